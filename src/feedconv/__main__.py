@@ -1,0 +1,3 @@
+from feedconv.cli import main
+
+main()

@@ -1,0 +1,249 @@
+"""Helpers shared by the XML readers: namespaces, text extraction, URLs, ids."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from feedconv.htmlclean import clean_fragment, html_to_text
+from feedconv.model import Author
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "atom03": "http://purl.org/atom/ns#",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "media": "http://search.yahoo.com/mrss/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rss1": "http://purl.org/rss/1.0/",
+    "rss090": "http://my.netscape.com/rdf/simple/0.9/",
+    "userland": "http://backend.userland.com/rss2",
+    "xhtml": "http://www.w3.org/1999/xhtml",
+    "xml": "http://www.w3.org/XML/1998/namespace",
+}
+
+XML_BASE = f"{{{NS['xml']}}}base"
+XML_LANG = f"{{{NS['xml']}}}lang"
+
+
+def q(prefix: str, name: str) -> str:
+    """Clark notation for a prefixed name: q("dc", "creator")."""
+    return f"{{{NS[prefix]}}}{name}"
+
+
+def local_name(el: etree._Element) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def namespace(el: etree._Element) -> str | None:
+    tag = el.tag
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].split("}", 1)[0]
+    return None
+
+
+def children(el: etree._Element, tags: Iterable[str]) -> Iterator[etree._Element]:
+    wanted = set(tags)
+    for child in el:
+        if child.tag in wanted:
+            yield child
+
+
+def first(el: etree._Element, tags: Iterable[str]) -> etree._Element | None:
+    return next(children(el, tags), None)
+
+
+def text(el: etree._Element | None) -> str | None:
+    """The element's own text content (all descendant text), whitespace-trimmed."""
+    if el is None:
+        return None
+    value = "".join(el.itertext()).strip()
+    return value or None
+
+
+def inner_markup(el: etree._Element) -> str:
+    """The element's content as an HTML string: text if it has no children (escaped HTML
+    in RSS is the common case), else its mixed content serialised without namespaces."""
+    if len(el) == 0:
+        return el.text or ""
+    clone = copy.deepcopy(el)
+    strip_namespaces(clone)
+    parts = [html.escape(clone.text or "", quote=False)]
+    for child in clone:
+        if isinstance(child.tag, str):
+            parts.append(etree.tostring(child, encoding="unicode", method="html", with_tail=False))
+        parts.append(html.escape(child.tail or "", quote=False))
+    return "".join(parts)
+
+
+def strip_namespaces(el: etree._Element) -> None:
+    for node in el.iter():
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            node.tag = node.tag.split("}", 1)[1]
+        for name in list(node.attrib):
+            if name.startswith("{"):
+                value = node.attrib.pop(name)
+                if name == XML_LANG:
+                    node.attrib["lang"] = value
+    etree.cleanup_namespaces(el)
+
+
+def plain(value: str | None) -> str | None:
+    """Collapse whitespace in plain text; None for empty."""
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def plain_from_html(value: str | None) -> str | None:
+    if not value:
+        return None
+    return plain(html_to_text(value))
+
+
+def plain_title(value: str | None) -> str | None:
+    """An RSS/JSON title: plain text that feeds often escape once too many times."""
+    if value is None:
+        return None
+    if "&" in value:
+        value = html.unescape(value)
+    return plain(value)
+
+
+def has_xml_base(el: etree._Element) -> bool:
+    node: etree._Element | None = el
+    while node is not None:
+        if XML_BASE in node.attrib:
+            return True
+        node = node.getparent()
+    return False
+
+
+def resolve(url: str | None, base: str | None) -> str | None:
+    if url is None:
+        return None
+    url = url.strip()
+    if not url:
+        return None
+    if base and is_absolute_http(base):
+        try:
+            return urljoin(base, url)
+        except ValueError:
+            return url
+    return url
+
+
+def is_absolute_http(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def element_base(el: etree._Element, *fallbacks: str | None) -> str | None:
+    """The base URL for relative references inside ``el``: its xml:base chain when it
+    has one, else the first absolute fallback (item link, channel link, feed URL)."""
+    if has_xml_base(el):
+        base = el.base
+        if is_absolute_http(base):
+            return base
+        for fallback in fallbacks:
+            if is_absolute_http(fallback) and base:
+                return urljoin(fallback, base)  # type: ignore[arg-type]
+    for fallback in fallbacks:
+        if is_absolute_http(fallback):
+            return fallback
+    return None
+
+
+def clean_body(markup: str | None, base: str | None) -> str | None:
+    if not markup or not markup.strip():
+        return None
+    cleaned = clean_fragment(markup, base)
+    return cleaned or None
+
+
+def parse_person(value: str | None) -> Author | None:
+    """RSS `author`: "jane@example.com (Jane Doe)", "Jane Doe <jane@…>" or a name."""
+    value = plain(value)
+    if not value:
+        return None
+    if value.endswith(")") and "(" in value:
+        email, _, name = value[:-1].partition("(")
+        email = email.strip()
+        name = name.strip()
+        if "@" in email:
+            return Author(name=name or None, email=email)
+    if value.endswith(">") and "<" in value:
+        name, _, email = value[:-1].rpartition("<")
+        if "@" in email:
+            return Author(name=name.strip().strip('"') or None, email=email.strip())
+    if "@" in value and " " not in value:
+        return Author(email=value)
+    return Author(name=value)
+
+
+def unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value and value not in seen:
+            seen[value] = None
+    return tuple(seen)
+
+
+def unique_authors(authors: Iterable[Author | None]) -> tuple[Author, ...]:
+    seen: dict[Author, None] = {}
+    for author in authors:
+        if author is not None and author.label() and author not in seen:
+            seen[author] = None
+    return tuple(seen)
+
+
+def stable_id(*parts: str | datetime | None) -> str:
+    """A stable id for an item that has neither id nor link."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update((part.isoformat() if isinstance(part, datetime) else (part or "")).encode())
+        digest.update(b"\x00")
+    return "urn:sha256:" + digest.hexdigest()[:32]
+
+
+def int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def duration_seconds(value: str | None) -> int | None:
+    """iTunes duration: seconds, MM:SS or HH:MM:SS."""
+    if not value:
+        return None
+    pieces = value.strip().split(":")
+    if not 1 <= len(pieces) <= 3:
+        return None
+    total = 0
+    for piece in pieces:
+        try:
+            total = total * 60 + int(float(piece))
+        except ValueError:
+            return None
+    return total if total >= 0 else None
