@@ -97,7 +97,7 @@ def _load(feed: str) -> Any:
 
 @contextmanager
 def _stdout_text() -> Iterator[IO[str]]:
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     yield stream
     stream.flush()
 
@@ -128,11 +128,20 @@ def _source_date_epoch() -> datetime | None:
         ) from None
 
 
+class FeedconvGroup(click.Group):
+    """A click group whose ``main`` maps every outcome to :class:`ExitCode` and exits."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[no-untyped-def, override]
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        sys.exit(int(run(list(args) if args is not None else None)))
+
+
 FEED_ARG = click.argument("feed", metavar="FEED")
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FeedconvGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="feedconv")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail on stderr.")
@@ -268,7 +277,7 @@ def to_epub(
     )
     data = _with_status("Building book", lambda: build_book(parsed, options))
     if path is None:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
     else:
@@ -287,16 +296,16 @@ def _with_status(label: str, work: Callable[[], T]) -> T:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn every outcome into one exit code."""
-    code = run(argv)
-    sys.exit(int(code))
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="feedconv")
 
 
 def run(argv: list[str] | None = None) -> ExitCode:
+    """Run the CLI and turn every outcome into one exit code (errors as one line)."""
     try:
-        cli.main(args=argv, prog_name="feedconv", standalone_mode=False)
+        click.Group.main(cli, args=argv, prog_name="feedconv", standalone_mode=False)
     except click.exceptions.Exit as exc:
-        return ExitCode(exc.exit_code) if exc.exit_code in iter(ExitCode) else ExitCode.OK
+        return ExitCode.OK if exc.exit_code == 0 else ExitCode.USAGE
     except click.Abort:
         click.echo("feedconv: interrupted", err=True)
         return ExitCode.INTERRUPTED
@@ -320,6 +329,16 @@ def run(argv: list[str] | None = None) -> ExitCode:
         return ExitCode.INPUT_ERROR
     except MemoryError:
         click.echo("feedconv: error: out of memory", err=True)
+        return ExitCode.INPUT_ERROR
+    except Exception as exc:
+        if os.environ.get("FEEDCONV_DEBUG"):
+            raise
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        click.echo(
+            f"feedconv: internal error: {detail} (set FEEDCONV_DEBUG=1 for a traceback,"
+            " and please report it)",
+            err=True,
+        )
         return ExitCode.INPUT_ERROR
     try:
         sys.stdout.flush()
