@@ -134,7 +134,7 @@ class FeedconvGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[no-untyped-def, override]
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        sys.exit(int(run(list(args) if args is not None else None)))
+        sys.exit(int(run(list(args) if args is not None else None, **extra)))
 
 
 FEED_ARG = click.argument("feed", metavar="FEED")
@@ -300,10 +300,10 @@ def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="feedconv")
 
 
-def run(argv: list[str] | None = None) -> ExitCode:
+def run(argv: list[str] | None = None, **extra: Any) -> ExitCode:
     """Run the CLI and turn every outcome into one exit code (errors as one line)."""
     try:
-        click.Group.main(cli, args=argv, prog_name="feedconv", standalone_mode=False)
+        click.Group.main(cli, args=argv, prog_name="feedconv", standalone_mode=False, **extra)
     except click.exceptions.Exit as exc:
         return ExitCode.OK if exc.exit_code == 0 else ExitCode.USAGE
     except click.Abort:
