@@ -45,10 +45,11 @@ def display_date(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M} {offset}".strip()
 
 
-def post_body(entry: Entry) -> str:
-    """The post body as Markdown (ends with a newline, or is empty)."""
+def post_body(entry: Entry, top_heading: int | None = None) -> str:
+    """The post body as Markdown (ends with a newline, or is empty). ``top_heading``
+    moves the body's headings below a surrounding title."""
     if entry.content_html:
-        return html_to_markdown(entry.content_html)
+        return html_to_markdown(entry.content_html, top_heading=top_heading)
     text = entry.content_text or entry.summary
     if not text:
         return ""
@@ -82,7 +83,7 @@ def render_section(entry: Entry, level: int = 2) -> str:
     meta = byline(entry)
     if meta:
         parts.append(f"\n{meta}\n")
-    body = post_body(entry)
+    body = post_body(entry, top_heading=min(level + 1, 6))
     if body:
         parts.append(f"\n{body}")
     return "".join(parts)
