@@ -18,7 +18,7 @@ ATOM = EXAMPLES / "field-notes.atom"
 JSONFEED = EXAMPLES / "release-log.json"
 
 
-def invoke(*args: str, input: bytes | str | None = None):  # noqa: A002
+def invoke(*args: str, input: bytes | str | None = None):
     return CliRunner().invoke(cli, list(args), input=input, prog_name="feedconv")
 
 

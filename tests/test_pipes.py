@@ -44,7 +44,8 @@ def test_to_json_filter_to_epub_pipe(tmp_path):
     chapters = [n for n in names if n.startswith("EPUB/text/p")]
     assert names[0] == "mimetype"
     expected = [
-        i for i in json.loads(_run("to-json", str(OPENSTACK)))["items"]
+        i
+        for i in json.loads(_run("to-json", str(OPENSTACK)))["items"]
         if i["date_published"] >= "2018"
     ]
     assert 0 < len(expected) < 10
@@ -82,8 +83,9 @@ def test_warnings_go_to_stderr_and_data_to_stdout(tmp_path):
         [*FEEDCONV, "to-json", str(broken)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
-    assert json.loads(result.stdout)["items"][0]["title"] == "A\u00a0B" or json.loads(
-        result.stdout
-    )["items"][0]["title"] == "A B"
+    assert (
+        json.loads(result.stdout)["items"][0]["title"] == "A\u00a0B"
+        or json.loads(result.stdout)["items"][0]["title"] == "A B"
+    )
     assert result.stderr.startswith("feedconv: warning: ")
     assert len(result.stderr.splitlines()) == 1

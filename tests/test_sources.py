@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -26,12 +27,12 @@ RELATIVE = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Rel</titl
 
 
 class Handler(BaseHTTPRequestHandler):
-    seen_agents: list[str] = []
+    seen_agents: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         Handler.seen_agents.append(self.headers.get("User-Agent", ""))
         if self.path == "/feed.xml":
             self._send(200, OPENSTACK, "application/rss+xml")
@@ -126,6 +127,6 @@ def test_unsupported_scheme():
 
 def test_timeout_is_one_clean_error(server):
     started = time.monotonic()
-    with pytest.raises(InputError, match="timed out|cannot fetch"):
+    with pytest.raises(InputError, match=r"timed out|cannot fetch"):
         load(f"{server}/slow", timeout=0.3)
     assert time.monotonic() - started < 1.5

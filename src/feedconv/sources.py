@@ -113,4 +113,3 @@ def _decode_body(raw: bytes, encoding: str, url: str, max_bytes: int) -> bytes:
     except (OSError, EOFError, zlib.error):
         raise InputError(f"{url}: the server sent a corrupt {encoding} body") from None
     return raw
-

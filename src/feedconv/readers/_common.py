@@ -13,6 +13,7 @@ from lxml import etree
 
 from feedconv.htmlclean import clean_fragment, html_to_text
 from feedconv.model import Author
+from feedconv.readers.dates import parse_date
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -99,11 +100,20 @@ def strip_namespaces(el: etree._Element) -> None:
     etree.cleanup_namespaces(el)
 
 
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps"})
+
+
+def strip_controls(value: str) -> str:
+    """Remove C0/C1 control characters (terminal escapes, NUL, BEL…), keep tab/newline."""
+    return value.translate(_CONTROL)
+
+
 def plain(value: str | None) -> str | None:
-    """Collapse whitespace in plain text; None for empty."""
+    """Collapse whitespace in plain text and drop control characters; None for empty."""
     if value is None:
         return None
-    value = " ".join(value.split())
+    value = " ".join(strip_controls(value).split())
     return value or None
 
 
@@ -132,16 +142,24 @@ def has_xml_base(el: etree._Element) -> bool:
 
 
 def resolve(url: str | None, base: str | None) -> str | None:
+    """Make ``url`` absolute against ``base``. URLs with a scheme other than http(s),
+    mailto or ftp (javascript:, data:, file:…) are dropped."""
     if url is None:
         return None
-    url = url.strip()
+    url = "".join(strip_controls(url).split())
     if not url:
         return None
     if base and is_absolute_http(base):
         try:
-            return urljoin(base, url)
+            url = urljoin(base, url)
         except ValueError:
-            return url
+            return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme and scheme not in SAFE_SCHEMES:
+        return None
     return url
 
 
@@ -168,6 +186,15 @@ def element_base(el: etree._Element, *fallbacks: str | None) -> str | None:
     for fallback in fallbacks:
         if is_absolute_http(fallback):
             return fallback
+    return None
+
+
+def first_date(el: etree._Element, tags: Iterable[str]) -> datetime | None:
+    """The first child among ``tags`` that holds a parseable date."""
+    for child in children(el, tags):
+        value = parse_date(text(child))
+        if value is not None:
+            return value
     return None
 
 

@@ -35,9 +35,20 @@ _BOMS = (
 )
 
 
+class _RefuseExternal(etree.Resolver):
+    """Defence in depth: any external DTD or entity load resolves to nothing."""
+
+    def resolve(self, system_url, public_id, context):  # type: ignore[no-untyped-def, override]
+        return self.resolve_string("", context)
+
+
 def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.XMLParser:
-    """The hardened lxml parser: the only way feedconv builds an XML parser."""
-    return etree.XMLParser(
+    """The hardened lxml parser: the only way feedconv builds an XML parser.
+
+    ``collect_ids`` stays at its default on purpose: turning it off makes libxml2 load
+    the external DTD subset, and with it external parameter entities.
+    """
+    parser = etree.XMLParser(
         encoding=encoding,
         resolve_entities=False,
         no_network=True,
@@ -46,9 +57,10 @@ def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
-        collect_ids=False,
         recover=recover,
     )
+    parser.resolvers.add(_RefuseExternal())
+    return parser
 
 
 def parse_xml(
@@ -60,16 +72,23 @@ def parse_xml(
     """
     if not data.strip():
         raise InputError("input is empty")
-    data = _strip_leading_space(data)
+    stripped = _strip_leading_space(data)
+    leading = ["whitespace before the XML declaration removed"] if stripped is not data else []
+    data = stripped
     if http_charset is None:
         try:
-            return _parse(data, base_url)
+            root = _parse(data, base_url)
         except etree.XMLSyntaxError as exc:
             first_error = _describe(exc)
+        else:
+            if leading:
+                log.warning("feed was repaired: %s", leading[0])
+            return root
     else:
-        first_error = "encoding given by the server"
+        first_error = ""
 
     text, repairs = decode(data, http_charset)
+    repairs[:0] = leading
     text, entity_repairs = _repair_text(text)
     repairs.extend(entity_repairs)
     payload = text.encode("utf-8")
@@ -79,12 +98,18 @@ def parse_xml(
         root = _recover(payload, base_url, "utf-8")
         if root is None:
             raise InputError(f"not a readable feed: {_describe(exc)}") from None
-        repairs.append(f"recovered from ill-formed XML ({_describe(exc)})")
-    if repairs and http_charset is None:
-        log.warning("feed was repaired: %s (first error: %s)", "; ".join(repairs), first_error)
-    elif repairs:
-        log.warning("feed was repaired: %s", "; ".join(repairs))
+        repairs.append(f"recovered what could be parsed of ill-formed XML ({_describe(exc)})")
+    if repairs and _is_feed_root(root):
+        detail = "; ".join(repairs)
+        if first_error and first_error not in detail:
+            detail += f" (first error: {first_error})"
+        log.warning("feed was repaired: %s", detail)
     return root
+
+
+def _is_feed_root(root: etree._Element) -> bool:
+    tag = root.tag if isinstance(root.tag, str) else ""
+    return tag.rsplit("}", 1)[-1] in ("rss", "RDF", "feed", "channel")
 
 
 def decode(data: bytes, http_charset: str | None = None) -> tuple[str, list[str]]:
@@ -173,15 +198,37 @@ def _parse(data: bytes, base_url: str | None, encoding: str | None = None) -> et
     root = etree.fromstring(data, make_parser(encoding=encoding), base_url=base_url)
     if root is None:
         raise etree.XMLSyntaxError("no root element", None, 0, 0)  # type: ignore[call-arg]
+    _replace_entity_nodes(root)
     return root
+
+
+def _replace_entity_nodes(root: etree._Element) -> None:
+    """Entity references left unresolved (declared in a DTD that is never loaded, such
+    as the Netscape RSS 0.91 DTD) become their HTML character, or nothing."""
+    for node in list(root.iter(etree.Entity)):
+        name = node.text[1:-1] if node.text else ""
+        value = "" if name in _XML_PREDEFINED else html.entities.html5.get(name + ";", "")
+        parent = node.getparent()
+        if parent is None:
+            continue
+        previous = node.getprevious()
+        addition = value + (node.tail or "")
+        if previous is not None:
+            previous.tail = (previous.tail or "") + addition
+        else:
+            parent.text = (parent.text or "") + addition
+        parent.remove(node)
 
 
 def _recover(data: bytes, base_url: str | None, encoding: str) -> etree._Element | None:
     parser = make_parser(recover=True, encoding=encoding)
     try:
-        return etree.fromstring(data, parser, base_url=base_url)
+        root = etree.fromstring(data, parser, base_url=base_url)
     except etree.XMLSyntaxError:
         return None
+    if root is not None:
+        _replace_entity_nodes(root)
+    return root
 
 
 def _describe(exc: Exception) -> str:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-
 import logging
 from collections.abc import Iterator
-from datetime import datetime
 
 from lxml import etree
 
 from feedconv.model import Author, Enclosure, Entry, Feed
 from feedconv.readers import _common as c
 from feedconv.readers._common import NS
-from feedconv.readers.dates import parse_date
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +45,7 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
         authors=authors,
         icon=c.resolve(c.text(c.first(root, a("logo"))), base),
         favicon=c.resolve(c.text(c.first(root, a("icon"))), base),
-        updated=_date(root, a("updated", "modified")),
+        updated=c.first_date(root, a("updated", "modified")),
         entries=tuple(iter_entries(root, a, home, feed_url, authors)),
     )
 
@@ -74,8 +71,8 @@ def read_entry(
     base = c.element_base(entry, home, feed_url)
     link = _link(entry, a, base, "alternate")
     title = _text_construct_plain(c.first(entry, a("title")))
-    published = _date(entry, a("published", "issued", "created"))
-    updated = _date(entry, a("updated", "modified"))
+    published = c.first_date(entry, a("published", "issued", "created"))
+    updated = c.first_date(entry, a("updated", "modified"))
     source = c.first(entry, a("source"))
     authors = (
         _authors(entry, a, base)
@@ -125,14 +122,6 @@ def read_entry(
         image=_image(entry, base),
         language=entry.get(c.XML_LANG),
     )
-
-
-def _date(el: etree._Element, tags: tuple[str, ...]) -> datetime | None:
-    for child in c.children(el, tags):
-        value = parse_date(c.text(child))
-        if value is not None:
-            return value
-    return None
 
 
 def _link(el: etree._Element, a: _Names, base: str | None, rel: str) -> str | None:
@@ -194,12 +183,12 @@ def _body(
     else:
         raw = el.text or ""
     if kind == "text":
-        value = raw.strip()
+        value = c.strip_controls(raw).strip()
         return None, value or None
     if kind == "html" or kind.endswith("html") or mode == "escaped":
         return c.clean_body(raw, base), None
     # Other media types (e.g. application/json) carry no readable body.
-    value = raw.strip()
+    value = c.strip_controls(raw).strip()
     return None, value or None
 
 
@@ -208,7 +197,7 @@ def _text_construct_plain(el: etree._Element | None) -> str | None:
         return None
     kind, mode = _mode_and_type(el)
     if kind == "xhtml" or len(el) > 0:
-        return c.plain(c.text(el))
+        return c.plain_from_html(c.inner_markup(el))
     if kind == "html" or mode == "escaped":
         return c.plain_from_html(el.text)
     return c.plain(el.text)

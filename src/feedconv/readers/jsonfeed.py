@@ -33,7 +33,8 @@ def loads(data: bytes) -> Any:
             else:
                 if all(isinstance(item, dict) for item in items):
                     return {"items": items, "_lines": True}
-        raise InputError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise InputError(f"not valid JSON: {exc.msg} ({where})") from None
     except RecursionError:
         raise InputError("JSON input is nested too deeply") from None
 
@@ -93,7 +94,7 @@ def read_item(
     updated = parse_date(_string(item.get("date_modified")))
     content_html = c.clean_body(_string(item.get("content_html")), base)
     content_text = _string(item.get("content_text"))
-    content_text = content_text if content_text and content_text.strip() else None
+    content_text = c.strip_controls(content_text) if content_text and content_text.strip() else None
     summary = c.plain(_string(item.get("summary")))
     raw_id = item.get("id")
     entry_id = str(raw_id).strip() if isinstance(raw_id, (str, int, float)) else ""
@@ -153,12 +154,20 @@ def _attachments(raw: Any, base: str | None) -> Iterator[Enclosure]:
         url = _url(att.get("url"), base)
         if not url:
             continue
-        size = att.get("size_in_bytes")
-        duration = att.get("duration_in_seconds")
         yield Enclosure(
             url=url,
             media_type=_string(att.get("mime_type")),
-            length=int(size) if isinstance(size, (int, float)) and size >= 0 else None,
+            length=_count(att.get("size_in_bytes")),
             title=c.plain(_string(att.get("title"))),
-            duration=int(duration) if isinstance(duration, (int, float)) and duration >= 0 else None,
+            duration=_count(att.get("duration_in_seconds")),
         )
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole number from JSON, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    try:
+        return int(value)
+    except (OverflowError, ValueError):  # inf, nan
+        return None

@@ -9,7 +9,6 @@ from lxml import etree
 from feedconv.model import Author, Enclosure, Entry, Feed
 from feedconv.readers import _common as c
 from feedconv.readers._common import NS, q
-from feedconv.readers.dates import parse_date
 
 # RSS core elements may sit in no namespace, the RSS 1.0 or 0.90 namespace, or the
 # Userland RSS 2 namespace: each core name matches all of them.
@@ -83,7 +82,7 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
         language=language or root.get(c.XML_LANG),
         authors=authors,
         icon=icon,
-        updated=_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
+        updated=c.first_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
         entries=tuple(iter_entries(root, channel, link, feed_url, authors)),
     )
 
@@ -124,15 +123,17 @@ def read_item(
             link = rdf_about
 
     title = c.plain_title(c.text(c.first(item, TITLE)))
-    published = _date(item, DATE_PUBLISHED)
-    updated = _date(item, DATE_UPDATED)
+    published = c.first_date(item, DATE_PUBLISHED)
+    updated = c.first_date(item, DATE_UPDATED)
 
     body_base = c.element_base(item, link, channel_link, feed_url)
     encoded = c.first(item, [q("content", "encoded"), q("xhtml", "body"), q("xhtml", "div")])
     description = c.first(item, DESCRIPTION)
     description_html = c.inner_markup(description) if description is not None else None
-    if encoded is not None and (c.inner_markup(encoded) or "").strip():
-        content_html = c.clean_body(c.inner_markup(encoded), c.element_base(encoded, link, channel_link, feed_url))
+    encoded_html = c.inner_markup(encoded) if encoded is not None else ""
+    if encoded is not None and encoded_html.strip():
+        encoded_base = c.element_base(encoded, link, channel_link, feed_url)
+        content_html = c.clean_body(encoded_html, encoded_base)
         summary = c.plain_from_html(description_html)
     else:
         content_html = c.clean_body(description_html, body_base)
@@ -143,10 +144,13 @@ def read_item(
             content_html = c.clean_body(summary, body_base)
             summary = None
 
-    authors = c.unique_authors(
-        [c.parse_person(c.text(el)) for el in c.children(item, AUTHOR)]
-        + [Author(name=c.plain(c.text(el))) for el in c.children(item, CREATORS)]
-    ) or feed_authors
+    authors = (
+        c.unique_authors(
+            [c.parse_person(c.text(el)) for el in c.children(item, AUTHOR)]
+            + [Author(name=c.plain(c.text(el))) for el in c.children(item, CREATORS)]
+        )
+        or feed_authors
+    )
 
     categories = c.unique(
         c.plain(c.text(el)) for el in c.children(item, (*CATEGORY, q("dc", "subject")))
@@ -168,14 +172,6 @@ def read_item(
         image=image,
         language=item.get(c.XML_LANG),
     )
-
-
-def _date(el: etree._Element, tags: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    for child in c.children(el, tags):
-        value = parse_date(c.text(child))
-        if value is not None:
-            return value
-    return None
 
 
 def _channel_link(channel: etree._Element, feed_url: str | None) -> str | None:

@@ -14,9 +14,7 @@ from feedconv.errors import OutputError
 
 # Names Windows refuses whatever the extension.
 _RESERVED = frozenset(
-    ["con", "prn", "aux", "nul"]
-    + [f"com{i}" for i in range(10)]
-    + [f"lpt{i}" for i in range(10)]
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(10)] + [f"lpt{i}" for i in range(10)]
 )
 MAX_SLUG_BYTES = 80
 

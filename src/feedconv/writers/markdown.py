@@ -54,9 +54,7 @@ def post_body(entry: Entry, top_heading: int | None = None) -> str:
     if not text:
         return ""
     paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    markup = "".join(
-        "<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs
-    )
+    markup = "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
     return html_to_markdown(markup)
 
 
