@@ -48,6 +48,7 @@ class Entry:
     content_text: str | None = None  # plain text body, when the feed gives no HTML
     image: str | None = None
     language: str | None = None
+    source: str | None = None  # title of the feed it came from, when feeds are merged
 
     @property
     def date(self) -> datetime | None:
