@@ -11,6 +11,8 @@ Every file there is run by the tests for its group, named by its prefix:
 - ``notfeed-*``: not a feed → :class:`~feedconv.errors.InputError`, one line.
 - ``repair-*``: damaged but usable → a feed (``<case>.expected.json``, as in
   ``tests/data/feeds``) plus exactly one warning record.
+- ``convert-*``: unusual but valid (legacy encodings, UTF-16/32, CDATA, content
+  escaped twice…) → a feed (``<case>.expected.json``) and no warning at all.
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ from feedconv.writers.jsonfeed import feed_dict
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 FEED_URL = "https://example.org/feed.xml"
-GROUPS = ("xxe-", "dtd-", "bomb-", "active-", "urls-", "titles-", "notfeed-", "repair-")
+GROUPS = (
+    "xxe-",
+    "dtd-",
+    "bomb-",
+    "active-",
+    "urls-",
+    "titles-",
+    "notfeed-",
+    "repair-",
+    "convert-",
+)
 EXPECTED_SUFFIX = ".expected.json"
 HASH_ID = "<stable hash>"
 _HASH = re.compile(r"urn:sha256:[0-9a-f]{32}")
@@ -73,11 +85,11 @@ def _all_output(feed: Feed) -> str:
 
 def test_every_hostile_file_belongs_to_a_group() -> None:
     names = [p.name for p in HOSTILE.iterdir() if not p.name.endswith(EXPECTED_SUFFIX)]
-    assert len(names) >= 30
+    assert len(names) >= 60
     assert [n for n in names if not n.startswith(GROUPS)] == []
     expected = {p.name.removesuffix(EXPECTED_SUFFIX) for p in HOSTILE.glob(f"*{EXPECTED_SUFFIX}")}
-    repairs = {n.rpartition(".")[0] for n in names if n.startswith("repair-")}
-    assert expected == repairs, "each repair-* fixture, and only those, has an expected file"
+    converted = {n.rpartition(".")[0] for n in names if n.startswith(("repair-", "convert-"))}
+    assert expected == converted, "each repair-*/convert-* fixture, and only those, has one"
 
 
 # --- XXE and DTDs ------------------------------------------------------------------------
@@ -350,3 +362,21 @@ def test_repairs_give_a_feed_and_one_warning(
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     message = warnings[0].getMessage()
     assert "\n" not in message and message.strip()
+
+
+@pytest.mark.parametrize("path", _files("convert-"))
+def test_unusual_but_valid_input_converts_without_warning(
+    path: Path, caplog: pytest.LogCaptureFixture, update_golden: bool
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        feed = _read(path)
+    got = _masked_dict(feed)
+    expected_path = path.with_name(path.stem + EXPECTED_SUFFIX)
+    if update_golden:
+        expected_path.write_text(
+            json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    else:
+        expected = json.loads(expected_path.read_text(encoding="utf-8"))
+        assert got == expected
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

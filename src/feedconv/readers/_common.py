@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html
 from lxml import etree
 
 from feedconv.htmlclean import clean_fragment, html_to_text
@@ -201,8 +202,22 @@ def first_date(el: etree._Element, tags: Iterable[str]) -> datetime | None:
 def clean_body(markup: str | None, base: str | None) -> str | None:
     if not markup or not markup.strip():
         return None
-    cleaned = clean_fragment(markup, base)
+    cleaned = clean_fragment(_unescape_twice_escaped(markup), base)
     return cleaned or None
+
+
+def _unescape_twice_escaped(markup: str) -> str:
+    """HTML escaped once too often ("&lt;p&gt;…" after XML decoding) is unescaped once,
+    when doing so yields real elements."""
+    if "<" in markup or "&lt;" not in markup:
+        return markup
+    candidate = html.unescape(markup)
+    try:
+        fragments = lxml.html.fragments_fromstring(candidate)
+    except (etree.ParserError, ValueError):
+        return markup
+    has_elements = any(isinstance(f, etree._Element) for f in fragments)
+    return candidate if has_elements else markup
 
 
 def parse_person(value: str | None) -> Author | None:

@@ -25,6 +25,10 @@ _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _TEXT_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ENTITY_REF = re.compile(r"&([A-Za-z][A-Za-z0-9]{0,31});")
+# An "&" that starts no character reference and no XML-predefined entity.
+_BARE_AMPERSAND = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|(?:amp|lt|gt|quot|apos);)")
+# A "<" that cannot start markup (a tag, an end tag, a comment, CDATA or a PI).
+_BARE_LESS_THAN = re.compile(r"<(?![A-Za-z_:/!?])")
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -68,43 +72,54 @@ def parse_xml(
 ) -> etree._Element:
     """Parse feed bytes into an element tree, repairing what real feeds get wrong.
 
+    A strict parse comes first. When it fails, or when the bytes contradict their
+    declared encoding, the text is decoded by RFC 3023 rules with fallbacks, repaired
+    (HTML entities, bare ampersands, control characters, double-encoded UTF-8) and parsed
+    again, in recovery mode as a last resort. One warning lists every repair.
     Raises InputError when nothing usable can be recovered.
     """
     if not data.strip():
         raise InputError("input is empty")
+    repairs: list[str] = []
     stripped = _strip_leading_space(data)
-    leading = ["whitespace before the XML declaration removed"] if stripped is not data else []
+    if stripped is not data:
+        repairs.append("whitespace before the XML declaration removed")
     data = stripped
-    if http_charset is None:
+    first_error = ""
+    suspect = _encoding_suspicion(data)
+    if http_charset is None and not suspect:
         try:
             root = _parse(data, base_url)
         except etree.XMLSyntaxError as exc:
             first_error = _describe(exc)
         else:
-            if leading:
-                log.warning("feed was repaired: %s", leading[0])
+            _report(repairs, root, "")
             return root
-    else:
-        first_error = ""
 
-    text, repairs = decode(data, http_charset)
-    repairs[:0] = leading
-    text, entity_repairs = _repair_text(text)
-    repairs.extend(entity_repairs)
+    text, decode_repairs = decode(data, http_charset)
+    repairs.extend(decode_repairs)
+    text, text_repairs = _repair_text(text)
+    repairs.extend(text_repairs)
     payload = text.encode("utf-8")
     try:
         root = _parse(payload, base_url, encoding="utf-8")
     except etree.XMLSyntaxError as exc:
-        root = _recover(payload, base_url, "utf-8")
-        if root is None:
-            raise InputError(f"not a readable feed: {_describe(exc)}") from None
+        recovered = _recover(payload, base_url, "utf-8")
+        if recovered is None:
+            raise InputError(f"not a readable feed: {first_error or _describe(exc)}") from None
+        root = recovered
         repairs.append(f"recovered what could be parsed of ill-formed XML ({_describe(exc)})")
-    if repairs and _is_feed_root(root):
-        detail = "; ".join(repairs)
-        if first_error and first_error not in detail:
-            detail += f" (first error: {first_error})"
-        log.warning("feed was repaired: %s", detail)
+    _report(repairs, root, first_error)
     return root
+
+
+def _report(repairs: list[str], root: etree._Element, first_error: str) -> None:
+    if not repairs or not _is_feed_root(root):
+        return
+    detail = "; ".join(repairs)
+    if first_error and first_error not in detail:
+        detail += f" (first error: {first_error})"
+    log.warning("feed was repaired: %s", detail)
 
 
 def _is_feed_root(root: etree._Element) -> bool:
@@ -129,7 +144,9 @@ def decode(data: bytes, http_charset: str | None = None) -> tuple[str, list[str]
     declared_name = declared.group(1).decode("ascii").lower() if declared else None
     if declared_name:
         candidates.append(declared_name)
-    candidates += ["utf-8", "windows-1252"]
+    if declared_name and _is_single_byte(declared_name) and _is_utf8_with_non_ascii(data):
+        candidates.insert(candidates.index(declared_name), "utf-8")
+    candidates.append("utf-8")
     text: str | None = None
     used = None
     for name in candidates:
@@ -137,6 +154,8 @@ def decode(data: bytes, http_charset: str | None = None) -> tuple[str, list[str]
             codec = codecs.lookup(name).name
         except LookupError:
             repairs.append(f"unknown encoding {name!r} ignored")
+            if name == declared_name:
+                declared_name = None
             continue
         if codec.startswith(("utf-16", "utf-32")) and not _looks_wide(data):
             # A document cannot be UTF-16/32 without NUL bytes in its ASCII markup.
@@ -148,14 +167,100 @@ def decode(data: bytes, http_charset: str | None = None) -> tuple[str, list[str]
         used = name
         break
     if text is None:
-        text = data.decode("windows-1252", errors="replace")
-        used = "windows-1252"
-    if declared_name and used and codecs.lookup(used).name != codecs.lookup(declared_name).name:
+        # UTF-8 where it is valid, windows-1252 for the bytes where it is not: handles
+        # both a whole windows-1252 file and stray windows-1252 bytes in a UTF-8 feed.
+        text = data.decode("utf-8", errors=_MIXED_HANDLER)
+        used = "utf-8 with windows-1252 bytes"
+        repairs.append("bytes that are not UTF-8 read as windows-1252")
+    elif declared_name and used and _codec(used) != _codec(declared_name):
         repairs.append(f"declared encoding {declared_name!r} is wrong, read as {used!r}")
-    elif not declared_name and used not in (None, "utf-8") and not http_charset:
-        repairs.append(f"undeclared encoding read as {used!r}")
+    text, fixed = _fix_double_encoding(text)
+    if fixed:
+        repairs.append(f"{fixed} double-encoded UTF-8 sequence(s) decoded")
     text = _TEXT_DECLARATION.sub("", text, count=1)
     return text, repairs
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name
+
+
+_SINGLE_BYTE = frozenset(
+    ["latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15", "cp1250", "iso8859-2"]
+)
+
+
+def _is_single_byte(name: str) -> bool:
+    return _codec(name) in _SINGLE_BYTE
+
+
+def _is_utf8_with_non_ascii(data: bytes) -> bool:
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# UTF-8 encodings of "Ã" + continuation and of "â€": the marks of UTF-8 text that was
+# decoded as windows-1252/latin-1 and encoded to UTF-8 again.
+_DOUBLE_ENCODED_MARKS = (b"\xc3\x83\xc2", b"\xc3\x83\xc6", b"\xc3\xa2\xe2\x82\xac", b"\xc3\x82\xc2")
+
+
+def _encoding_suspicion(data: bytes) -> bool:
+    """True when the bytes must not be trusted to their declaration: a single-byte
+    declaration over UTF-8 bytes, or the marks of double-encoded UTF-8."""
+    declared = _DECLARED_ENCODING.match(data)
+    if declared:
+        name = declared.group(1).decode("ascii").lower()
+        if _is_single_byte(name) and _is_utf8_with_non_ascii(data):
+            return True
+    return any(mark in data for mark in _DOUBLE_ENCODED_MARKS)
+
+
+def _mixed_handler(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    chunk = error.object[error.start : error.end]
+    return "".join(_cp1252_char(b) for b in chunk), error.end
+
+
+def _cp1252_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return ""  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: undefined, dropped
+
+
+_MIXED_HANDLER = "feedconv-windows-1252"
+codecs.register_error(_MIXED_HANDLER, _mixed_handler)
+
+_CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+_DOUBLE_ENCODED = re.compile("[\u00c2-\u00f4][\u0080-\u00bf" + re.escape(_CP1252_HIGH) + "]{1,3}")
+
+
+def _fix_double_encoding(text: str) -> tuple[str, int]:
+    """Undo UTF-8 that was decoded as windows-1252 and encoded again ("cafÃ©" → "café")."""
+    count = 0
+
+    def undo(match: re.Match[str]) -> str:
+        nonlocal count
+        chunk = match.group(0)
+        try:
+            raw = bytes(ord(ch) if ord(ch) < 256 else ch.encode("cp1252")[0] for ch in chunk)
+            fixed = raw.decode("utf-8")
+        except (UnicodeError, ValueError):
+            return chunk
+        if len(fixed) != 1:
+            return chunk
+        count += 1
+        return fixed
+
+    return _DOUBLE_ENCODED.sub(undo, text), count
 
 
 def _looks_wide(data: bytes) -> bool:
@@ -183,6 +288,12 @@ def _repair_text(text: str) -> tuple[str, list[str]]:
     cleaned = _ENTITY_REF.sub(entity, cleaned)
     if count:
         repairs.append(f"{count} HTML entity reference(s) decoded")
+    cleaned, bare = _BARE_AMPERSAND.subn("&amp;", cleaned)
+    if bare:
+        repairs.append(f"{bare} unescaped '&' escaped")
+    cleaned, less = _BARE_LESS_THAN.subn("&lt;", cleaned)
+    if less:
+        repairs.append(f"{less} unescaped '<' escaped")
     return cleaned, repairs
 
 

@@ -83,22 +83,20 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
         authors=authors,
         icon=icon,
         updated=c.first_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
-        entries=tuple(iter_entries(root, channel, link, feed_url, authors)),
+        entries=tuple(iter_entries(root, link, feed_url, authors)),
     )
 
 
 def iter_entries(
     root: etree._Element,
-    channel: etree._Element,
     channel_link: str | None,
     feed_url: str | None,
     feed_authors: tuple[Author, ...],
 ) -> Iterator[Entry]:
-    """Items in document order. RSS 1.0 puts them beside the channel, the others inside."""
-    containers = [channel, root] if channel is not root else [root]
-    for container in containers:  # distinct parents: no item is seen twice
-        for item in c.children(container, ITEM):
-            yield read_item(item, channel_link, feed_url, feed_authors)
+    """Items in document order, wherever they sit: inside the channel (RSS 0.9x/2.0),
+    beside it (RSS 1.0), or nested in an unclosed item that recovery kept."""
+    for item in root.iter(*ITEM):
+        yield read_item(item, channel_link, feed_url, feed_authors)
 
 
 def read_item(
