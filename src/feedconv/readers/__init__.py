@@ -5,7 +5,7 @@ from __future__ import annotations
 from feedconv.errors import InputError
 from feedconv.model import Feed
 from feedconv.readers import atom, jsonfeed, rss
-from feedconv.readers._common import NS, local_name, namespace
+from feedconv.readers._common import NS, local_name, namespace, normalize_namespaces
 from feedconv.readers._xml import parse_xml
 
 _JSON_START = (b"{", b"[")
@@ -21,6 +21,7 @@ def read_feed(data: bytes, url: str | None = None, *, http_charset: str | None =
     if head in _JSON_START:
         return jsonfeed.read(data, url)
     root = parse_xml(data, base_url=url, http_charset=http_charset)
+    normalize_namespaces(root, data)
     name = local_name(root)
     ns = namespace(root)
     if name == "feed" and ns in (NS["atom"], NS["atom03"], None):

@@ -27,10 +27,49 @@ NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rss1": "http://purl.org/rss/1.0/",
     "rss090": "http://my.netscape.com/rdf/simple/0.9/",
+    "slash": "http://purl.org/rss/1.0/modules/slash/",
     "userland": "http://backend.userland.com/rss2",
     "xhtml": "http://www.w3.org/1999/xhtml",
     "xml": "http://www.w3.org/XML/1998/namespace",
 }
+
+# Namespace URIs that feeds get slightly wrong (case, scheme, trailing slash) mapped
+# to the one each reader matches.
+NS_ALIASES = {
+    "http://www.itunes.com/DTDs/Podcast-1.0.dtd": NS["itunes"],
+    "https://www.itunes.com/dtds/podcast-1.0.dtd": NS["itunes"],
+    "http://www.itunes.com/DTDs/PodCast-1.0.dtd": NS["itunes"],
+    "http://search.yahoo.com/mrss": NS["media"],
+    "https://search.yahoo.com/mrss/": NS["media"],
+    "http://purl.org/dc/elements/1.1": NS["dc"],
+    "https://purl.org/dc/elements/1.1/": NS["dc"],
+    "http://purl.org/dc/terms": NS["dcterms"],
+    "http://purl.org/rss/1.0/modules/content": NS["content"],
+    "https://purl.org/rss/1.0/modules/content/": NS["content"],
+    "http://www.w3.org/2005/Atom/": NS["atom"],
+    "https://www.w3.org/2005/Atom": NS["atom"],
+    "http://purl.org/rss/1.0": NS["rss1"],
+    "http://purl.org/rss/1.0/modules/slash": NS["slash"],
+}
+_ALIAS_MARKS = tuple(uri.encode("ascii") for uri in NS_ALIASES)
+
+
+def normalize_namespaces(root: etree._Element, data: bytes) -> None:
+    """Rename elements in a misspelled well-known namespace to the canonical one.
+
+    The tree is only walked when the raw bytes mention an alias, so the common case
+    costs one substring search per alias.
+    """
+    if not any(mark in data for mark in _ALIAS_MARKS):
+        return
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag.startswith("{"):
+            uri, _, name = tag[1:].partition("}")
+            canonical = NS_ALIASES.get(uri)
+            if canonical:
+                el.tag = f"{{{canonical}}}{name}"
+
 
 XML_BASE = f"{{{NS['xml']}}}base"
 XML_LANG = f"{{{NS['xml']}}}lang"
@@ -196,6 +235,30 @@ def first_date(el: etree._Element, tags: Iterable[str]) -> datetime | None:
         value = parse_date(text(child))
         if value is not None:
             return value
+    return None
+
+
+def media_description(el: etree._Element) -> str | None:
+    """Media RSS description of an item or of its media:group (YouTube-style feeds)."""
+    for scope in (el, *children(el, [q("media", "group")])):
+        found = text(first(scope, [q("media", "description")]))
+        if found:
+            return strip_controls(found)
+    return None
+
+
+def media_image(el: etree._Element, base: str | None) -> str | None:
+    """The item's picture: media:thumbnail, or an image media:content (also in groups)."""
+    scopes = (el, *children(el, [q("media", "group")]))
+    for scope in scopes:
+        for thumb in children(scope, [q("media", "thumbnail")]):
+            if thumb.get("url"):
+                return resolve(thumb.get("url"), base)
+    for scope in scopes:
+        for content in children(scope, [q("media", "content")]):
+            medium = content.get("medium") or ""
+            if medium == "image" or (content.get("type") or "").startswith("image/"):
+                return resolve(content.get("url"), base)
     return None
 
 

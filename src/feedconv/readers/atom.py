@@ -97,6 +97,8 @@ def read_entry(
     if content_html is None and content_text is None:
         content_html, content_text = summary_html, summary_text
         summary = None
+        if content_html is None and content_text is None:
+            content_text = c.media_description(entry)
     else:
         summary = summary_text or c.plain_from_html(summary_html)
     categories = c.unique(
@@ -220,13 +222,7 @@ def _enclosures(entry: etree._Element, a: _Names, base: str | None) -> Iterator[
 
 
 def _image(entry: etree._Element, base: str | None) -> str | None:
-    for el in c.children(entry, [c.q("media", "thumbnail")]):
-        if el.get("url"):
-            return c.resolve(el.get("url"), base)
-    for el in c.children(entry, [c.q("media", "content")]):
-        if el.get("medium") == "image" or (el.get("type") or "").startswith("image/"):
-            return c.resolve(el.get("url"), base)
-    return None
+    return c.media_image(entry, base)
 
 
 __all__ = ["read"]

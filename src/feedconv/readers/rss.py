@@ -141,6 +141,9 @@ def read_item(
         if summary is not None and content_html is None:
             content_html = c.clean_body(summary, body_base)
             summary = None
+    content_text = None
+    if content_html is None:
+        content_text = c.media_description(item)
 
     authors = (
         c.unique_authors(
@@ -151,7 +154,8 @@ def read_item(
     )
 
     categories = c.unique(
-        c.plain(c.text(el)) for el in c.children(item, (*CATEGORY, q("dc", "subject")))
+        c.plain(c.text(el))
+        for el in c.children(item, (*CATEGORY, q("dc", "subject"), q("slash", "section")))
     )
     enclosures = tuple(_enclosures(item, body_base))
     image = _image(item, body_base)
@@ -167,6 +171,7 @@ def read_item(
         enclosures=enclosures,
         summary=summary,
         content_html=content_html,
+        content_text=content_text,
         image=image,
         language=item.get(c.XML_LANG),
     )
@@ -227,13 +232,9 @@ def _enclosures(item: etree._Element, base: str | None) -> Iterator[Enclosure]:
 
 
 def _image(item: etree._Element, base: str | None) -> str | None:
-    for el in c.children(item, [q("media", "thumbnail")]):
-        if el.get("url"):
-            return c.resolve(el.get("url"), base)
-    for el in c.children(item, [q("media", "content")]):
-        media_type = el.get("type") or ""
-        if el.get("medium") == "image" or media_type.startswith("image/"):
-            return c.resolve(el.get("url"), base)
+    image = c.media_image(item, base)
+    if image:
+        return image
     for el in c.children(item, [q("itunes", "image")]):
         if el.get("href"):
             return c.resolve(el.get("href"), base)
