@@ -380,3 +380,59 @@ def test_unusual_but_valid_input_converts_without_warning(
         expected = json.loads(expected_path.read_text(encoding="utf-8"))
         assert got == expected
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+# --- bounded resources ----------------------------------------------------------------------
+
+
+def test_huge_body_is_cut_with_a_warning_naming_the_item(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedconv.readers import _common
+
+    monkeypatch.setattr(_common, "MAX_BODY_CHARS", 10_000)
+    body = "<p>" + "word " * 5_000 + "</p>"
+    data = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Big one</title>'
+        f"<link>https://example.org/big</link><description><![CDATA[{body}]]></description>"
+        "</item></channel></rss>"
+    ).encode()
+    with caplog.at_level(logging.WARNING):
+        feed = read_feed(data, url=FEED_URL)
+    (entry,) = feed.entries
+    assert entry.content_html is not None
+    assert 9_000 < len(entry.content_html) <= 10_100
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(messages) == 1 and "'Big one'" in messages[0], messages
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deep_xml_nesting_ends_quickly_with_a_result_or_a_clean_error(depth: int) -> None:
+    data = (
+        b"<rss><channel><title>t</title><item><title>deep</title><description>"
+        + b"<a>" * depth
+        + b"</a>" * depth
+        + b"</description></item></channel></rss>"
+    )
+    try:
+        feed = read_feed(data, url=FEED_URL)
+    except InputError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert [e.title for e in feed.entries] == ["deep"]
+
+
+def test_deep_html_nesting_is_flattened_not_a_recursion_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    depth = 100_000
+    body = "<div>" * depth + "deep" + "</div>" * depth
+    data = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Nested</title>'
+        f"<description><![CDATA[<p>before</p>{body}]]></description></item></channel></rss>"
+    ).encode()
+    with caplog.at_level(logging.WARNING):
+        feed = read_feed(data, url=FEED_URL)
+        document = "".join(markdown_writer.render_document(feed))
+    assert "before" in document
+    assert [e.title for e in feed.entries] == ["Nested"]

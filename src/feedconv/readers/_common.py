@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import html
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -70,6 +71,8 @@ def normalize_namespaces(root: etree._Element, data: bytes) -> None:
             if canonical:
                 el.tag = f"{{{canonical}}}{name}"
 
+
+log = logging.getLogger(__name__)
 
 XML_BASE = f"{{{NS['xml']}}}base"
 XML_LANG = f"{{{NS['xml']}}}lang"
@@ -262,9 +265,22 @@ def media_image(el: etree._Element, base: str | None) -> str | None:
     return None
 
 
-def clean_body(markup: str | None, base: str | None) -> str | None:
+MAX_BODY_CHARS = 8_000_000
+
+
+def clean_body(markup: str | None, base: str | None, name: str | None = None) -> str | None:
+    """Clean one body. Bodies over MAX_BODY_CHARS are cut (with a warning naming the
+    item, ``name``) so that one hostile post cannot exhaust memory downstream."""
     if not markup or not markup.strip():
         return None
+    if len(markup) > MAX_BODY_CHARS:
+        log.warning(
+            "body of %s is %d characters; cut to the first %d",
+            repr(name) if name else "an item",
+            len(markup),
+            MAX_BODY_CHARS,
+        )
+        markup = markup[:MAX_BODY_CHARS]
     cleaned = clean_fragment(_unescape_twice_escaped(markup), base)
     return cleaned or None
 

@@ -89,10 +89,10 @@ def read_entry(
         if src:
             external_url = c.resolve(src, c.element_base(content_el, link, home, feed_url))
         else:
-            content_html, content_text = _body(content_el, link, home, feed_url)
+            content_html, content_text = _body(content_el, link, home, feed_url, title or link)
     summary_html, summary_text = (None, None)
     if summary_el is not None:
-        summary_html, summary_text = _body(summary_el, link, home, feed_url)
+        summary_html, summary_text = _body(summary_el, link, home, feed_url, title or link)
     summary: str | None
     if content_html is None and content_text is None:
         content_html, content_text = summary_html, summary_text
@@ -167,7 +167,11 @@ def _mode_and_type(el: etree._Element) -> tuple[str, str]:
 
 
 def _body(
-    el: etree._Element, link: str | None, home: str | None, feed_url: str | None
+    el: etree._Element,
+    link: str | None,
+    home: str | None,
+    feed_url: str | None,
+    name: str | None = None,
 ) -> tuple[str | None, str | None]:
     """An Atom text construct as (cleaned HTML, plain text); one of them is set."""
     base = c.element_base(el, link, home, feed_url)
@@ -188,7 +192,7 @@ def _body(
         value = c.strip_controls(raw).strip()
         return None, value or None
     if kind == "html" or kind.endswith("html") or mode == "escaped":
-        return c.clean_body(raw, base), None
+        return c.clean_body(raw, base, name), None
     # Other media types (e.g. application/json) carry no readable body.
     value = c.strip_controls(raw).strip()
     return None, value or None

@@ -92,7 +92,7 @@ def read_item(
     title = c.plain_title(_string(item.get("title")))
     published = parse_date(_string(item.get("date_published")))
     updated = parse_date(_string(item.get("date_modified")))
-    content_html = c.clean_body(_string(item.get("content_html")), base)
+    content_html = c.clean_body(_string(item.get("content_html")), base, title or link)
     content_text = _string(item.get("content_text"))
     content_text = c.strip_controls(content_text) if content_text and content_text.strip() else None
     summary = c.plain(_string(item.get("summary")))

@@ -131,15 +131,15 @@ def read_item(
     encoded_html = c.inner_markup(encoded) if encoded is not None else ""
     if encoded is not None and encoded_html.strip():
         encoded_base = c.element_base(encoded, link, channel_link, feed_url)
-        content_html = c.clean_body(encoded_html, encoded_base)
+        content_html = c.clean_body(encoded_html, encoded_base, title or link)
         summary = c.plain_from_html(description_html)
     else:
-        content_html = c.clean_body(description_html, body_base)
+        content_html = c.clean_body(description_html, body_base, title or link)
         summary = None
     if summary is None:
         summary = c.plain(c.text(c.first(item, [q("itunes", "summary"), q("itunes", "subtitle")])))
         if summary is not None and content_html is None:
-            content_html = c.clean_body(summary, body_base)
+            content_html = c.clean_body(summary, body_base, title or link)
             summary = None
     content_text = None
     if content_html is None:
