@@ -59,6 +59,8 @@ def unique_names(names: Iterable[str]) -> list[str]:
 
 def safe_join(root: Path, relative: str) -> Path:
     """Join ``relative`` under ``root``, refusing anything that would land outside it."""
+    if any(ord(ch) < 32 or ch in "\\\x7f" for ch in relative):
+        raise OutputError(f"refusing to write {relative!r}: control character or backslash")
     rel = Path(relative)
     if rel.is_absolute() or any(part in ("..", "") for part in rel.parts) or not rel.parts:
         raise OutputError(f"refusing to write {relative!r}: outside the output folder")
