@@ -26,3 +26,16 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 # --- end of golden files block --------------------------------------------------------
+
+
+# --- HTTP cache: every test gets its own XDG_CACHE_HOME ---------------------------------
+# feedconv keeps its conditional-GET cache under $XDG_CACHE_HOME/feedconv/http; no test
+# may read or write the user's real cache (subprocesses inherit the variable).
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
+
+
+# --- end of HTTP cache block ------------------------------------------------------------

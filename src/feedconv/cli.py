@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import os
 import sys
@@ -141,6 +142,242 @@ FEED_ARG = click.argument("feed", metavar="FEED")
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
+# --- feed inputs and selection, shared by every command -------------------------------
+# One decorator, `feed_input`, gives a command its FEED... arguments and the options
+# for sources, selection and state. It reads and merges the feeds, selects entries and
+# calls the command with `feed` = one Feed. Nothing selected: a note, exit 0, no output.
+# The state file is written only after the command returned, i.e. its output is written.
+
+
+def _now() -> datetime:
+    """The one place that reads the clock (relative dates, state bookkeeping)."""
+    return datetime.now(UTC)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "feedconv" / "http"
+
+
+class _When(click.ParamType):
+    name = "DATE"
+
+    def __init__(self, *, end: bool) -> None:
+        self.end = end
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        from feedconv.select import parse_when
+
+        try:
+            return parse_when(str(value), _now(), end=self.end)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+_INPUT_PARAMS = (
+    "feeds", "opml", "strict", "state", "since", "until", "limit", "categories",
+    "select_author", "match", "order", "undated", "no_cache", "timeout", "quiet", "verbose",
+)  # fmt: skip
+
+
+def feed_input(
+    *, author_flags: tuple[str, ...] = ("--author", "--by-author"), state: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command FEED... plus the source, selection and state options.
+
+    ``author_flags``: to-epub uses ``--author`` for the book's author, so there the
+    filter is only ``--by-author``. ``state=False`` leaves out ``--state`` (info) and
+    keeps an empty selection (no "nothing to do" short cut).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            options = {name: kwargs.pop(name, None) for name in _INPUT_PARAMS}
+            _apply_verbosity(options["quiet"], options["verbose"])
+            prepared = _prepare(options, skip_empty=state)
+            if prepared is None:
+                return None
+            feed, commit = prepared
+            result = command(feed=feed, **kwargs)
+            commit()
+            return result
+
+        decorators = [
+            click.argument("feeds", metavar="FEED...", nargs=-1),
+            click.option(
+                "--opml",
+                metavar="FILE",
+                multiple=True,
+                help="Also read every feed listed in this OPML file (path, - or URL).",
+            ),
+            click.option(
+                "--strict", is_flag=True, help="Stop when a feed cannot be read (default: warn)."
+            ),
+        ]
+        if state:
+            decorators.append(
+                click.option(
+                    "--state",
+                    metavar="FILE",
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    help="Only items new or changed since the last run with this state file.",
+                )
+            )
+        decorators += [
+            click.option(
+                "--since",
+                type=_When(end=False),
+                help="Only items from DATE on: 2024-05-31, 2024-05, 2024, or 12h, 7d, 2w ago.",
+            ),
+            click.option(
+                "--until", type=_When(end=True), help="Only items up to DATE (inclusive)."
+            ),
+            click.option(
+                "--limit",
+                type=click.IntRange(min=0),
+                metavar="N",
+                help="At most N items (the first N in --order).",
+            ),
+            click.option(
+                "--category",
+                "categories",
+                metavar="TAG",
+                multiple=True,
+                help="Only items tagged TAG, in any case (repeatable: any of them).",
+            ),
+            click.option(
+                *author_flags,
+                "select_author",
+                metavar="NAME",
+                help="Only items by an author whose name or email contains NAME.",
+            ),
+            click.option(
+                "--match", metavar="TEXT", help="Only items whose title or text contains TEXT."
+            ),
+            click.option(
+                "--order",
+                type=click.Choice(["newest", "oldest", "feed"]),
+                default="feed",
+                show_default=True,
+                help="Item order (feed: as each feed lists them, feed after feed).",
+            ),
+            click.option(
+                "--undated",
+                type=click.Choice(["keep", "drop"]),
+                default="keep",
+                show_default=True,
+                help="Keep or drop items that have no date.",
+            ),
+            click.option(
+                "--no-cache", is_flag=True, help="Fetch URLs afresh (no conditional GET)."
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0.1),
+                default=30.0,
+                metavar="SECONDS",
+                show_default=True,
+                help="Network timeout per URL.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr."),
+            click.option("-v", "--verbose", is_flag=True, help="Print more detail on stderr."),
+        ]
+        for decorator in reversed(decorators):
+            wrapper = decorator(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _apply_verbosity(quiet: bool | None, verbose: bool | None) -> None:
+    if not (quiet or verbose):
+        return
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    root.obj = {**(root.obj or {}), "quiet": bool(quiet)}
+    _setup_logging(-1 if quiet else 1)
+
+
+def _note(message: str) -> None:
+    """A line for the user that is neither a warning nor an error (silenced by -q)."""
+    ctx = click.get_current_context(silent=True)
+    if not (ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet")):
+        click.echo(f"feedconv: {message}", err=True)
+
+
+def _prepare(options: dict[str, Any], *, skip_empty: bool) -> tuple[Any, Callable[[], None]] | None:
+    """Read, merge and select. None when nothing is left to convert (a note said so)."""
+    from dataclasses import replace
+
+    from feedconv.merge import gather, merge_feeds
+    from feedconv.readers import read_feed
+    from feedconv.readers.opml import read_opml
+    from feedconv.select import Order, Selection, Undated, select_entries
+    from feedconv.sources import Source, load
+    from feedconv.state import read_state, write_state
+
+    cache = None if options["no_cache"] else _cache_dir()
+    timeout = float(options["timeout"] or 30.0)
+
+    def fetch(name: str) -> Source:
+        return load(name, timeout=timeout, cache_dir=cache)
+
+    def parse(source: Source) -> Any:
+        try:
+            return read_feed(source.data, source.url, http_charset=source.charset)
+        except InputError as exc:
+            raise InputError(f"{source.name}: {exc}") from None
+
+    names = list(options["feeds"] or ())
+    for listing in options["opml"] or ():
+        source = fetch(listing)
+        base = source.url or (None if listing == "-" else Path(listing).resolve().as_uri())
+        try:
+            names += [s.url for s in read_opml(source.data, base)]
+        except InputError as exc:
+            raise InputError(f"{source.name}: {exc}") from None
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise click.UsageError("Missing argument 'FEED...': give at least one FEED or --opml FILE.")
+    label = f"Reading {len(names)} feeds" if len(names) > 1 else "Reading the feed"
+    parts = _with_status(label, lambda: gather(names, fetch, parse, strict=bool(options["strict"])))
+    merged = merge_feeds(parts)
+    selection = Selection(
+        since=options["since"],
+        until=options["until"],
+        limit=options["limit"],
+        categories=tuple(options["categories"] or ()),
+        author=options["select_author"],
+        match=options["match"],
+        order=Order(options["order"] or "feed"),
+        undated=Undated(options["undated"] or "keep"),
+    )
+    state_path: Path | None = options["state"]
+    state = read_state(state_path) if state_path else None
+    feed_name = merged.title
+    keep = (lambda e: state.is_new_or_changed(e, feed_name)) if state is not None else None
+    chosen = select_entries(merged.entries, selection, keep=keep)
+    if skip_empty and not chosen and merged.entries:
+        if state is not None and selection.filters:
+            _note("nothing new that matches the selection since the last run; nothing written")
+        elif state is not None:
+            _note("nothing new since the last run; nothing written")
+        else:
+            _note("no items match the selection; nothing written")
+        return None
+
+    def commit() -> None:
+        if state is not None and state_path is not None:
+            today = _now().date()
+            write_state(state_path, state.after(chosen, merged.entries, feed_name, today))
+
+    return replace(merged, entries=tuple(chosen)), commit
+
+
 @click.group(cls=FeedconvGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="feedconv")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr.")
@@ -163,13 +400,13 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 
 
 @cli.command("to-json")
-@FEED_ARG
 @click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (- for stdout)."
 )
 @click.option("--lines", is_flag=True, help="One JSON item per line (JSON Lines) instead.")
 @FORCE_OPT
-def to_json(feed: str, output: str | None, lines: bool, force: bool) -> None:
+@feed_input()
+def to_json(feed: Any, output: str | None, lines: bool, force: bool) -> None:
     """Print the feed as JSON Feed 1.1, items in document order.
 
     \b
@@ -180,13 +417,12 @@ def to_json(feed: str, output: str | None, lines: bool, force: bool) -> None:
     """
     from feedconv.writers import jsonfeed
 
-    parsed = _load(feed)
+    parsed = feed
     chunks = jsonfeed.dump_lines(parsed.entries) if lines else iter([jsonfeed.dump_feed(parsed)])
     _write_text_output(output, chunks, force)
 
 
 @cli.command("to-md")
-@FEED_ARG
 @click.option(
     "-o", "--output", metavar="FILE", help="Write one document to FILE instead of stdout."
 )
@@ -198,7 +434,8 @@ def to_json(feed: str, output: str | None, lines: bool, force: bool) -> None:
     help="Write one file per post into DIR (YYYY-MM-DD-slug.md with YAML front matter).",
 )
 @FORCE_OPT
-def to_md(feed: str, output: str | None, split_dir: Path | None, force: bool) -> None:
+@feed_input()
+def to_md(feed: Any, output: str | None, split_dir: Path | None, force: bool) -> None:
     """Convert the feed to Markdown: one document, or one file per post.
 
     \b
@@ -210,7 +447,7 @@ def to_md(feed: str, output: str | None, split_dir: Path | None, force: bool) ->
 
     if output and split_dir:
         raise click.UsageError("use either --output or --split, not both")
-    parsed = _load(feed)
+    parsed = feed
     if split_dir is None:
         chunks = markdown.render_document(
             parsed, _progress(parsed.entries, len(parsed.entries), "Converting")
@@ -230,7 +467,6 @@ def to_md(feed: str, output: str | None, split_dir: Path | None, force: bool) ->
 
 
 @cli.command("to-epub")
-@FEED_ARG
 @click.option(
     "-o",
     "--output",
@@ -243,8 +479,9 @@ def to_md(feed: str, output: str | None, split_dir: Path | None, force: bool) ->
 @click.option("--language", metavar="CODE", help="Book language, e.g. en or pt-BR.")
 @click.option("--newest-first", is_flag=True, help="Put the newest post first.")
 @FORCE_OPT
+@feed_input(author_flags=("--by-author",))
 def to_epub(
-    feed: str,
+    feed: Any,
     output: str,
     title: str | None,
     author: str | None,
@@ -267,7 +504,7 @@ def to_epub(
     path = None if output == "-" else Path(output)
     if path is not None:
         check_writable(path, force=force)
-    parsed = _load(feed)
+    parsed = feed
     options = BookOptions(
         title=title,
         author=author,
@@ -282,6 +519,83 @@ def to_epub(
         stream.flush()
     else:
         atomic_write(path, data, force=force)
+
+
+@cli.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
+@feed_input(state=False)
+def info(feed: Any, as_json: bool) -> None:
+    """Show a feed at a glance: title, format, site, items, dates, authors, categories,
+    and posts per month.
+
+    \b
+    Examples:
+      feedconv info examples/openstack.xml
+      feedconv info https://example.com/feed.xml --json | jq .per_month
+    """
+    import json
+
+    from feedconv.summary import summarize
+
+    summary = summarize(feed)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+        return
+    _show_summary(summary)
+
+
+_CHART_MONTHS = 24
+_CHART_WIDTH = 30
+
+
+def _show_summary(summary: Any) -> None:
+    """The summary as a rich table on stdout (colours follow NO_COLOR and the terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    def when(value: datetime | None) -> str:
+        return f"{value:%Y-%m-%d}" if value else "-"
+
+    def ranked(pairs: Iterable[tuple[str, int]], limit: int = 5) -> str:
+        pairs = list(pairs)
+        shown = ", ".join(f"{name} ({count})" for name, count in pairs[:limit])
+        more = len(pairs) - limit
+        return shown + (f", and {more} more" if more > 0 else "") if shown else "-"
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("Title", Text(summary.title or "-"))
+    table.add_row("Format", summary.format or "-")
+    if summary.home_page_url:
+        table.add_row("Site", Text(summary.home_page_url))
+    if summary.feed_url:
+        table.add_row("Feed", Text(summary.feed_url))
+    items = f"{summary.items}" + (f" ({summary.undated} undated)" if summary.undated else "")
+    table.add_row("Items", items)
+    table.add_row("Dates", f"{when(summary.first)} to {when(summary.last)}")
+    if summary.sources:
+        table.add_row("Feeds", Text(ranked(summary.sources, limit=10)))
+    table.add_row("Authors", Text(ranked(summary.authors)))
+    table.add_row("Categories", Text(ranked(summary.categories, limit=10)))
+    console = Console(highlight=False)
+    console.print(table)
+    months = list(summary.per_month)[-_CHART_MONTHS:]
+    if not months:
+        return
+    tallest = max(count for _, count in months) or 1
+    chart = Table.grid(padding=(0, 1))
+    chart.add_column()
+    chart.add_column(justify="right")
+    chart.add_column(style="cyan")
+    for month, count in months:
+        bar = "█" * max(round(count * _CHART_WIDTH / tallest), 1 if count else 0)
+        chart.add_row(month, str(count), bar)
+    span = "" if len(summary.per_month) <= _CHART_MONTHS else f" (last {_CHART_MONTHS})"
+    console.print()
+    console.print(Text(f"Posts per month{span}", style="bold"))
+    console.print(chart)
 
 
 def _with_status(label: str, work: Callable[[], T]) -> T:

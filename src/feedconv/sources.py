@@ -1,9 +1,20 @@
-"""Where feed bytes come from: a path, ``-`` for stdin, or an http(s)/file URL."""
+"""Where feed bytes come from: a path, ``-`` for stdin, or an http(s)/file URL.
+
+HTTP fetching follows redirects (http and https only, at most 10), asks for and decodes
+gzip/deflate, caps the body size, names itself in the User-Agent, and — given a cache
+folder — remembers ``ETag`` / ``Last-Modified`` so the next fetch is a conditional GET
+and an unchanged feed costs the server a ``304 Not Modified``. The caller chooses the
+cache folder (the CLI uses ``$XDG_CACHE_HOME/feedconv/http``); this module reads no
+environment.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
+import logging
 import sys
 import urllib.error
 import urllib.request
@@ -14,7 +25,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from feedconv import __version__
-from feedconv.errors import InputError
+from feedconv.errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
@@ -30,14 +43,21 @@ class Source:
 
 
 def load(
-    source: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES
+    source: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    cache_dir: Path | None = None,
 ) -> Source:
-    """Read the feed named by ``source``: a path, ``-`` (stdin) or a URL."""
+    """Read the feed named by ``source``: a path, ``-`` (stdin) or a URL.
+
+    ``cache_dir``, when given, holds the conditional-GET cache for http(s) URLs.
+    """
     if source == "-":
         return Source(_read_limited(sys.stdin.buffer, max_bytes, "stdin"), None, name="stdin")
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
-        return _fetch(source, timeout=timeout, max_bytes=max_bytes)
+        return _fetch(source, timeout=timeout, max_bytes=max_bytes, cache_dir=cache_dir)
     if scheme == "file":
         return _read_path(Path(unquote(urlsplit(source).path)), max_bytes)
     if "://" in source:
@@ -67,22 +87,44 @@ def _read_limited(handle, max_bytes: int, name: str) -> bytes:  # type: ignore[n
     return bytes(data)
 
 
-def _fetch(url: str, *, timeout: float, max_bytes: int) -> Source:
-    request = urllib.request.Request(
-        url,
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
-            "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-            "Accept-Encoding": "gzip, deflate",
-        },
-    )
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) URLs only (urllib would also follow ftp://)."""
+
+    max_redirections = 10
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise InputError(f"{req.full_url}: redirected to a URL that is not http(s): {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects())
+
+
+def _fetch(url: str, *, timeout: float, max_bytes: int, cache_dir: Path | None = None) -> Source:
+    headers_out = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
+        "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        "Accept-Encoding": "gzip, deflate",
+    }
+    cached = _cache_read(cache_dir, url) if cache_dir else None
+    if cached is not None:
+        if cached.etag:
+            headers_out["If-None-Match"] = cached.etag
+        if cached.last_modified:
+            headers_out["If-Modified-Since"] = cached.last_modified
+    request = urllib.request.Request(url, headers=headers_out)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             raw = _read_limited(response, max_bytes, url)
             headers: Message = response.headers
             final_url = response.geturl()
     except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 304 and cached is not None:
+            log.info("%s: not modified since the last fetch; using the cached copy", url)
+            return Source(cached.data, cached.final_url, charset=cached.charset, name=url)
         raise InputError(f"{url}: HTTP error {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise InputError(f"{url}: cannot fetch ({exc.reason})") from None
@@ -91,7 +133,10 @@ def _fetch(url: str, *, timeout: float, max_bytes: int) -> Source:
     except OSError as exc:
         raise InputError(f"{url}: cannot fetch ({exc})") from None
     data = _decode_body(raw, headers.get("Content-Encoding", ""), url, max_bytes)
-    return Source(data, final_url, charset=headers.get_content_charset(), name=url)
+    source = Source(data, final_url, charset=headers.get_content_charset(), name=url)
+    if cache_dir is not None:
+        _cache_write(cache_dir, url, source, headers.get("ETag"), headers.get("Last-Modified"))
+    return source
 
 
 def _decode_body(raw: bytes, encoding: str, url: str, max_bytes: int) -> bytes:
@@ -113,3 +158,67 @@ def _decode_body(raw: bytes, encoding: str, url: str, max_bytes: int) -> bytes:
     except (OSError, EOFError, zlib.error):
         raise InputError(f"{url}: the server sent a corrupt {encoding} body") from None
     return raw
+
+
+# --------------------------------------------------------------------------- HTTP cache
+# One pair of files per URL: <key>.body (the decoded body) and <key>.json (validators,
+# final URL, charset and the body's SHA-256, so a half-written pair is never trusted).
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    data: bytes
+    final_url: str | None
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+def _cache_paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:40]
+    return cache_dir / f"{key}.json", cache_dir / f"{key}.body"
+
+
+def _cache_read(cache_dir: Path, url: str) -> _Cached | None:
+    meta_path, body_path = _cache_paths(cache_dir, url)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = body_path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("url") != url:
+        return None
+    if meta.get("sha256") != hashlib.sha256(data).hexdigest():
+        return None
+
+    def text(key: str) -> str | None:
+        value = meta.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return _Cached(data, text("final_url"), text("charset"), text("etag"), text("last_modified"))
+
+
+def _cache_write(
+    cache_dir: Path, url: str, source: Source, etag: str | None, last_modified: str | None
+) -> None:
+    from feedconv.writers._files import atomic_write
+
+    meta_path, body_path = _cache_paths(cache_dir, url)
+    try:
+        if not etag and not last_modified:
+            # Nothing to revalidate with: a stale pair would only waste space.
+            meta_path.unlink(missing_ok=True)
+            body_path.unlink(missing_ok=True)
+            return
+        meta = {
+            "url": url,
+            "final_url": source.url,
+            "charset": source.charset,
+            "etag": etag,
+            "last_modified": last_modified,
+            "sha256": hashlib.sha256(source.data).hexdigest(),
+        }
+        atomic_write(body_path, source.data, force=True)
+        atomic_write(meta_path, json.dumps(meta, indent=1).encode("utf-8"), force=True)
+    except (OSError, OutputError) as exc:
+        log.warning("cannot update the HTTP cache in %s (%s)", cache_dir, exc)
