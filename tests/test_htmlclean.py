@@ -418,3 +418,9 @@ def test_property_html_to_text_never_raises(source: str) -> None:
 )
 def test_html_to_text(source: str, expected: str) -> None:
     assert html_to_text(source) == expected
+
+
+def test_attribute_names_lxml_cannot_look_up_are_dropped() -> None:
+    # The HTML parser accepts these names; lxml refuses them in attrib[name].
+    out = clean_fragment('<img src="https://x.example/a.jpg"},\n {"title": "x" class="k">')
+    assert out == '<img src="https://x.example/a.jpg" class="k">'

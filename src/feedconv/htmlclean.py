@@ -759,17 +759,23 @@ def _clean_value(name: str, value: str, tag: str, base_url: str | None) -> str |
 
 
 def _clean_attributes(el: etree._Element, allowed: frozenset[str], base_url: str | None) -> None:
+    # Read items() rather than attrib[name]: the HTML parser accepts attribute names
+    # that lxml refuses to look up by name, so the attributes are rebuilt when needed.
     attrib = el.attrib
-    for name in list(attrib.keys()):
-        value = attrib[name]
-        if name not in allowed and name not in _GLOBAL_ATTRS:
-            del attrib[name]
-            continue
-        clean = _clean_value(name, value, el.tag, base_url)
-        if clean is None:
-            del attrib[name]
-        elif clean != value:
-            attrib[name] = clean
+    kept: list[tuple[str, str]] = []
+    changed = False
+    for name, value in attrib.items():
+        clean = None
+        if name in allowed or name in _GLOBAL_ATTRS:
+            clean = _clean_value(name, value, el.tag, base_url)
+        if clean is None or clean != value:
+            changed = True
+        if clean is not None:
+            kept.append((name, clean))
+    if changed:
+        attrib.clear()
+        for name, value in kept:
+            attrib[name] = value
 
 
 def _is_tracking_pixel(img: etree._Element) -> bool:

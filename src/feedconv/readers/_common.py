@@ -134,7 +134,10 @@ def inner_markup(el: etree._Element) -> str:
 def strip_namespaces(el: etree._Element) -> None:
     for node in el.iter():
         if isinstance(node.tag, str) and node.tag.startswith("{"):
-            node.tag = node.tag.split("}", 1)[1]
+            try:
+                node.tag = node.tag.split("}", 1)[1]
+            except ValueError:  # a local name that is no valid tag without its namespace
+                node.tag = "span"
         for name in list(node.attrib):
             if name.startswith("{"):
                 value = node.attrib.pop(name)

@@ -25,6 +25,19 @@ _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _TEXT_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ENTITY_REF = re.compile(r"&([A-Za-z][A-Za-z0-9]{0,31});")
+_CHAR_REF = re.compile(r"&#([0-9]{1,10}|[xX][0-9a-fA-F]{1,8});")
+
+
+def _is_xml_char(code: int) -> bool:
+    """The XML 1.0 Char production."""
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
 # An "&" that starts no character reference and no XML-predefined entity.
 _BARE_AMPERSAND = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|(?:amp|lt|gt|quot|apos);)")
 # A "<" that cannot start markup (a tag, an end tag, a comment, CDATA or a PI).
@@ -212,6 +225,9 @@ def _is_utf8_with_non_ascii(data: bytes) -> bool:
 _DOUBLE_ENCODED_MARKS = (b"\xc3\x83\xc2", b"\xc3\x83\xc6", b"\xc3\xa2\xe2\x82\xac", b"\xc3\x82\xc2")
 
 
+_UTF8_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
+
+
 def _encoding_suspicion(data: bytes) -> bool:
     """True when the bytes must not be trusted to their declaration: a single-byte
     declaration over UTF-8 bytes, or the marks of double-encoded UTF-8."""
@@ -220,6 +236,8 @@ def _encoding_suspicion(data: bytes) -> bool:
         name = declared.group(1).decode("ascii").lower()
         if _is_single_byte(name) and _is_utf8_with_non_ascii(data):
             return True
+    if _UTF8_SURROGATE.search(data):
+        return True  # libxml2 keeps encoded surrogates that no text access can decode
     return any(mark in data for mark in _DOUBLE_ENCODED_MARKS)
 
 
@@ -288,6 +306,23 @@ def _repair_text(text: str) -> tuple[str, list[str]]:
     cleaned = _ENTITY_REF.sub(entity, cleaned)
     if count:
         repairs.append(f"{count} HTML entity reference(s) decoded")
+    invalid = 0
+
+    def char_ref(match: re.Match[str]) -> str:
+        nonlocal invalid
+        digits = match.group(1)
+        try:
+            code = int(digits[1:], 16) if digits[:1] in "xX" else int(digits)
+        except ValueError:
+            code = -1
+        if _is_xml_char(code):
+            return match.group(0)
+        invalid += 1
+        return ""
+
+    cleaned = _CHAR_REF.sub(char_ref, cleaned)
+    if invalid:
+        repairs.append(f"{invalid} reference(s) to characters XML forbids removed")
     cleaned, bare = _BARE_AMPERSAND.subn("&amp;", cleaned)
     if bare:
         repairs.append(f"{bare} unescaped '&' escaped")
