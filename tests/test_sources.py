@@ -6,6 +6,7 @@ import gzip
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,13 +29,44 @@ RELATIVE = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Rel</titl
 
 class Handler(BaseHTTPRequestHandler):
     seen_agents: ClassVar[list[str]] = []
+    seen: ClassVar[list[tuple[str, str | None, str | None]]] = []  # path, INM, IMS
+    etag_body: ClassVar[bytes] = OPENSTACK
 
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
 
     def do_GET(self) -> None:
         Handler.seen_agents.append(self.headers.get("User-Agent", ""))
-        if self.path == "/feed.xml":
+        inm, ims = self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+        Handler.seen.append((self.path, inm, ims))
+        if self.path == "/etag":
+            etag = f'"v-{zlib.crc32(Handler.etag_body)}"'
+            if inm == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self._send(200, Handler.etag_body, "application/rss+xml", extra={"ETag": etag})
+        elif self.path == "/lastmod":
+            stamp = "Sat, 20 Apr 2019 00:03:50 GMT"
+            if ims == stamp:
+                self.send_response(304)
+                self.end_headers()
+                return
+            body = gzip.compress(RELATIVE)
+            extra = {"Last-Modified": stamp}
+            self._send(200, body, "application/rss+xml", encoding="gzip", extra=extra)
+        elif self.path == "/hop":
+            self.send_response(302)
+            self.send_header("Location", "/lastmod")
+            self.end_headers()
+        elif self.path == "/to-ftp":
+            self.send_response(302)
+            self.send_header("Location", "ftp://127.0.0.1:9/feed.xml")
+            self.end_headers()
+        elif self.path == "/deflate":
+            self._send(200, zlib.compress(OPENSTACK), "application/rss+xml", encoding="deflate")
+        elif self.path == "/feed.xml":
             self._send(200, OPENSTACK, "application/rss+xml")
         elif self.path == "/blog/feed/rel.xml":
             self._send(200, RELATIVE, "application/rss+xml")
@@ -52,12 +84,21 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"not here", "text/plain")
 
-    def _send(self, code: int, body: bytes, ctype: str, encoding: str | None = None) -> None:
+    def _send(
+        self,
+        code: int,
+        body: bytes,
+        ctype: str,
+        encoding: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         if encoding:
             self.send_header("Content-Encoding", encoding)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -130,3 +171,93 @@ def test_timeout_is_one_clean_error(server):
     with pytest.raises(InputError, match=r"timed out|cannot fetch"):
         load(f"{server}/slow", timeout=0.3)
     assert time.monotonic() - started < 1.5
+
+
+# --- more of HTTP: deflate, redirects, the conditional-GET cache ---------------------------
+
+
+def test_deflate_body_is_decoded(server):
+    assert load(f"{server}/deflate").data == OPENSTACK
+
+
+def test_redirect_to_a_non_http_url_is_refused(server):
+    # urllib itself would follow a redirect to ftp://
+    result = CliRunner().invoke(cli, ["to-json", f"{server}/to-ftp"])
+    assert result.exit_code == ExitCode.INPUT_ERROR
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"feedconv: error: {server}/to-ftp: redirected to a URL that is not http(s):"
+        " ftp://127.0.0.1:9/feed.xml"
+    )
+
+
+def test_timeout_option_on_the_command_line(server):
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["to-json", f"{server}/slow", "--timeout", "0.3"])
+    assert result.exit_code == ExitCode.INPUT_ERROR
+    assert result.stderr.startswith(f"feedconv: error: {server}/slow: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert time.monotonic() - started < 1.5
+
+
+def test_oversized_body_from_a_server_is_refused_cleanly(server):
+    with pytest.raises(InputError, match=r"/big: input is larger than the 1,000-byte limit"):
+        load(f"{server}/big", max_bytes=1000)
+    gzipped = gzip.compress(b"<rss>" + b" " * 50_000 + b"</rss>")
+    assert len(gzipped) < 1000  # the cap applies to the decoded body too
+    assert b"limit" not in gzipped
+
+
+def test_conditional_get_with_etag_answers_304_from_the_cache(server, tmp_path):
+    cache = tmp_path / "http"
+    Handler.etag_body = OPENSTACK
+    first = load(f"{server}/etag", cache_dir=cache)
+    assert first.data == OPENSTACK
+    assert Handler.seen[-1] == ("/etag", None, None)
+    assert len(list(cache.iterdir())) == 2  # the body and its validators
+
+    second = load(f"{server}/etag", cache_dir=cache)
+    assert Handler.seen[-1] == ("/etag", f'"v-{zlib.crc32(OPENSTACK)}"', None)
+    assert second == first  # 304: the cached copy, same bytes and base URL
+
+    Handler.etag_body = OPENSTACK.replace(b"openstack", b"OpenStack")
+    changed = load(f"{server}/etag", cache_dir=cache)
+    assert changed.data == Handler.etag_body  # a new ETag: the new body
+    Handler.etag_body = OPENSTACK
+
+
+def test_last_modified_after_a_redirect_keeps_the_final_url(server, tmp_path):
+    cache = tmp_path / "http"
+    first = load(f"{server}/hop", cache_dir=cache)
+    assert first.url == f"{server}/lastmod" and first.data == RELATIVE
+    second = load(f"{server}/hop", cache_dir=cache)
+    assert Handler.seen[-2:] == [
+        ("/hop", None, "Sat, 20 Apr 2019 00:03:50 GMT"),
+        ("/lastmod", None, "Sat, 20 Apr 2019 00:03:50 GMT"),
+    ]
+    assert second == first
+
+
+def test_a_damaged_cache_entry_is_ignored(server, tmp_path):
+    cache = tmp_path / "http"
+    load(f"{server}/etag", cache_dir=cache)
+    for body in cache.glob("*.body"):
+        body.write_bytes(b"<rss>tampered</rss>")
+    again = load(f"{server}/etag", cache_dir=cache)
+    assert Handler.seen[-1] == ("/etag", None, None)  # no conditional GET on bad data
+    assert again.data == OPENSTACK
+
+
+def test_cli_caches_under_xdg_cache_home_and_no_cache_skips_it(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    runner = CliRunner()
+    first = runner.invoke(cli, ["to-json", f"{server}/etag"])
+    assert first.exit_code == 0, first.stderr
+    assert len(list((tmp_path / "feedconv" / "http").iterdir())) == 2
+    second = runner.invoke(cli, ["-v", "to-json", f"{server}/etag"])
+    assert second.exit_code == 0
+    assert second.stdout == first.stdout
+    assert "not modified since the last fetch; using the cached copy" in second.stderr
+    fresh = runner.invoke(cli, ["to-json", f"{server}/etag", "--no-cache"])
+    assert fresh.stdout == first.stdout
+    assert Handler.seen[-1] == ("/etag", None, None)

@@ -94,6 +94,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            fp.close()
             raise InputError(f"{req.full_url}: redirected to a URL that is not http(s): {newurl}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
