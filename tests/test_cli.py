@@ -219,8 +219,9 @@ def test_to_md_document():
     assert result.stderr == ""
     text = result.stdout
     assert text.startswith("# graham.hayes.ie (Posts about openstack)\n")
-    sections = [line for line in text.splitlines() if line.startswith("## ")]
-    assert len(sections) == 10
+    # The feed title, then one level-1 heading per post (bodies start at level 2).
+    sections = [line for line in text.splitlines() if line.startswith("# ")]
+    assert len(sections) == 11
     assert "<script" not in text
     assert text.endswith("\n") and not text.endswith("\n\n")
 
@@ -240,16 +241,18 @@ def test_to_md_split_writes_one_file_per_post_with_front_matter(tmp_path):
         keys = [line.split(":", 1)[0] for line in head.splitlines()]
         assert {"title", "date", "author", "link", "id", "tags"} <= set(keys), keys
         assert body.strip()
-    # a second run refuses to overwrite and changes nothing
-    before = {p.name: p.read_bytes() for p in files}
+    assert result.stderr == "10 written, 0 unchanged\n"
+    # a second run finds nothing to do and changes nothing
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
     again = invoke("to-md", str(OPENSTACK), "--split", str(out))
-    assert again.exit_code == ExitCode.OUTPUT_REFUSED
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr == "0 written, 10 unchanged\n"
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
 
 
 def test_to_md_reads_json_feed_from_stdin():
     json_text = invoke("to-json", str(JSONFEED)).stdout
     result = invoke("to-md", "-", input=json_text)
     assert result.exit_code == 0, result.stderr
-    assert "## Tidewater 2.1.0" in result.stdout
+    assert "# Tidewater 2.1.0" in result.stdout
     assert "```shell\npip install --upgrade tidewater==2.1.0\n```" in result.stdout

@@ -431,39 +431,169 @@ def to_json(feed: Any, output: str | None, lines: bool, force: bool) -> None:
     "split_dir",
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write one file per post into DIR (YYYY-MM-DD-slug.md with YAML front matter).",
+    help="Write one file per post into DIR instead. Files that did not change are left"
+    " alone; a changed post replaces its file only with --force.",
+)
+@click.option(
+    "--flavor",
+    type=click.Choice(["gfm", "commonmark", "obsidian"]),
+    default="gfm",
+    show_default=True,
+    help="Markdown dialect: GitHub (tables, footnotes, alerts), plain CommonMark, or"
+    " Obsidian (==marks==, callouts, ![[image]] embeds of downloaded images).",
+)
+@click.option(
+    "--front-matter",
+    "front_matter",
+    type=click.Choice(["yaml", "toml", "json", "none"]),
+    default="yaml",
+    show_default=True,
+    help="With --split: front matter format of each post.",
+)
+@click.option(
+    "--front-matter-fields",
+    "fields",
+    metavar="LIST",
+    help="With --split: comma-separated fields to write, from title, date, updated,"
+    " author, link, id, tags, summary, image (default: all a post has).",
+)
+@click.option(
+    "--filename",
+    "template",
+    metavar="TEMPLATE",
+    default="{date:%Y-%m-%d}-{slug}.md",
+    show_default=True,
+    help="With --split: file name of each post inside DIR, from {slug}, {date:FORMAT},"
+    " {year}, {month}, {day} and {index}; e.g. '{date:%Y}/{date:%m}/{slug}.md' or"
+    " '{slug}/index.md'.",
+)
+@click.option(
+    "--images",
+    type=click.Choice(["remote", "download"]),
+    default="remote",
+    show_default=True,
+    help="With --split: link images where they are, or download them next to each"
+    " post and link the copies (a failed image keeps its remote URL, with a warning).",
+)
+@click.option(
+    "--images-dir",
+    metavar="NAME",
+    help="With --images download: save all images in this one folder inside DIR.",
+)
+@click.option(
+    "--image-max-size",
+    metavar="MB",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="With --images download: skip larger images.",
+)
+@click.option(
+    "--image-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="With --images download: give up on an image after this long.",
+)
+@click.option(
+    "--image-workers",
+    metavar="N",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="With --images download: images fetched at the same time.",
 )
 @FORCE_OPT
 @feed_input()
-def to_md(feed: Any, output: str | None, split_dir: Path | None, force: bool) -> None:
+def to_md(
+    feed: Any,
+    output: str | None,
+    split_dir: Path | None,
+    flavor: str,
+    front_matter: str,
+    fields: str | None,
+    template: str,
+    images: str,
+    images_dir: str | None,
+    image_max_size: float,
+    image_timeout: float,
+    image_workers: int,
+    force: bool,
+) -> None:
     """Convert the feed to Markdown: one document, or one file per post.
+
+    With --split, a second run into the same DIR writes only what changed and says
+    so on stderr ("3 written, 7 unchanged").
 
     \b
     Examples:
       feedconv to-md examples/openstack.xml > openstack.md
       feedconv to-md examples/openstack.xml --split posts/
+      feedconv to-md feed.xml --split site/content/posts --filename '{slug}/index.md' \\
+          --front-matter toml --images download
+      feedconv to-md feed.xml --split vault/ --flavor obsidian --images download --images-dir assets
     """
     from feedconv.writers import markdown
 
     if output and split_dir:
         raise click.UsageError("use either --output or --split, not both")
+    ctx = click.get_current_context()
+    split_only = ("front_matter", "fields", "template", "images", "images_dir")
+    if split_dir is None:
+        for name in split_only:
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                raise click.UsageError(f"--{name.replace('_', '-')} needs --split")
+    field_list: tuple[str, ...] = markdown.FRONT_MATTER_FIELDS
+    if fields is not None:
+        field_list = tuple(f.strip() for f in fields.split(",") if f.strip())
+        unknown = [f for f in field_list if f not in markdown.FRONT_MATTER_FIELDS]
+        if unknown:
+            raise click.BadParameter(
+                f"unknown field {unknown[0]!r} (choose from"
+                f" {', '.join(markdown.FRONT_MATTER_FIELDS)})",
+                param_hint="--front-matter-fields",
+            )
+    if images_dir is not None and images != "download":
+        raise click.UsageError("--images-dir needs --images download")
     parsed = feed
     if split_dir is None:
         chunks = markdown.render_document(
-            parsed, _progress(parsed.entries, len(parsed.entries), "Converting")
+            parsed, _progress(parsed.entries, len(parsed.entries), "Converting"), flavor=flavor
         )
         _write_text_output(output, chunks, force)
         return
-    from feedconv.writers._files import atomic_write, check_writable, safe_join
+    from feedconv.writers._files import safe_join
 
-    names = markdown.post_filenames(parsed.entries)
-    targets = [safe_join(split_dir, name) for name in names]
-    for target in targets:  # refuse before writing anything
-        check_writable(target, force=force)
-    pairs = list(zip(parsed.entries, targets, strict=True))
-    for entry, target in _progress(pairs, len(pairs), "Writing posts"):
-        atomic_write(target, markdown.render_post(entry).encode("utf-8"), force=force)
-    logging.getLogger("feedconv").info("wrote %d posts to %s", len(pairs), split_dir)
+    try:
+        names = markdown.post_filenames(parsed.entries, template)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--filename") from None
+    if images_dir is not None:
+        safe_join(split_dir, images_dir)
+    fetched: dict[str, tuple[bytes, str]] = {}
+    if images == "download":
+        from feedconv.images import fetch_images
+
+        urls = [url for entry in parsed.entries for url in markdown.post_images(entry)]
+        got = _with_status(
+            "Downloading images",
+            lambda: fetch_images(
+                urls,
+                timeout=image_timeout,
+                max_bytes=int(image_max_size * 1024 * 1024),
+                workers=image_workers,
+            ),
+        )
+        fetched = {url: (image.data, image.extension) for url, image in got.items()}
+    options = markdown.PostOptions(front_matter=front_matter, fields=field_list, flavor=flavor)
+    files = markdown.split_files(parsed.entries, names, options, fetched, images_dir)
+    targets = [(safe_join(split_dir, name), data) for name, data in files]
+    report = markdown.sync_files(
+        targets, force=force, progress=lambda items, n: _progress(items, n, "Writing posts")
+    )
+    if not (ctx.find_root().obj or {}).get("quiet"):
+        click.echo(f"{report.written} written, {report.unchanged} unchanged", err=True)
 
 
 @cli.command("to-epub")

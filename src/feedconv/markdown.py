@@ -1,10 +1,24 @@
 """HTML → Markdown: the markdownify ``MarkdownConverter`` subclass feedconv uses.
 
 Input is a fragment cleaned by :func:`feedconv.htmlclean.clean_fragment`; output is
-CommonMark with GitHub extensions (pipe tables, ``~~strike~~``). One ``convert_<tag>``
-method per rule; all markdownify options are set in ``_Converter.Options``. Markup that
-Markdown cannot express stays as inline HTML only for ``<sub>``, ``<sup>`` and MathML
-(unless it carries a TeX annotation, which becomes ``$...$``).
+CommonMark, with GitHub's extensions (pipe tables, ``~~strike~~``, ``[^n]`` footnotes,
+``> [!NOTE]`` alerts) in the ``gfm`` flavor and Obsidian's (``==mark==``, ``> [!note]``
+callouts, ``![[image]]`` embeds of downloaded images) in the ``obsidian`` flavor.
+
+Two stages, both over one BeautifulSoup tree (lxml builder):
+
+1. a pre-pass that repairs what the HTML parser or the author left in a shape no
+   Markdown can express: a ``<ul>`` directly inside a ``<ul>``, ``<br>`` between list
+   items, a heading the parser closed before its ``<p>``, links wrapped around whole
+   blocks, and footnotes (references and bodies of every common generator are
+   recognised and turned into ``[^n]``);
+2. the converter: one ``convert_<tag>`` method per rule. Markup that Markdown cannot
+   express stays as inline HTML only for ``<sub>``, ``<sup>``, ``<mark>`` (outside
+   Obsidian), a strikethrough in plain CommonMark and MathML without a TeX annotation.
+
+All markdownify options are set in ``_Converter.Options``. No regular expression
+touches the Markdown after conversion: :func:`_normalize` only trims blank lines and
+trailing spaces line by line.
 """
 
 from __future__ import annotations
@@ -12,17 +26,32 @@ from __future__ import annotations
 import html as html_lib
 import logging
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urldefrag
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from markdownify import ATX, BACKSLASH, STRIP, MarkdownConverter
 
-__all__ = ["html_to_markdown"]
+__all__ = [
+    "FLAVORS",
+    "Conversion",
+    "MarkdownOptions",
+    "convert",
+    "html_to_markdown",
+    "image_sources",
+]
 
 log = logging.getLogger(__name__)
 
+#: The Markdown dialects feedconv writes.
+FLAVORS = ("gfm", "commonmark", "obsidian")
+
 #: Elements nested deeper than this are unwrapped before conversion (markdownify recurses).
 MAX_DEPTH = 120
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 _BLOCKS = frozenset(
     [
@@ -51,12 +80,7 @@ _BLOCKS = frozenset(
         "figure",
         "figcaption",
         "pre",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
+        *_HEADINGS,
         "hr",
         "details",
         "summary",
@@ -66,17 +90,23 @@ _BLOCKS = frozenset(
     ]
 )
 
-# Escaping of text (small regexes inside the escape rule).
-_ESCAPE_ALWAYS = re.compile(r"([\\`*\[\]~])")
+#: Blocks a GFM table cell cannot hold even with ``<br>``: such tables are flattened.
+_COMPLEX_CELL = ("pre", "table", "blockquote", "hr", *_HEADINGS)
+
+# Escaping of text (small regexes inside the escape rule, on one text node at a time).
+_ESCAPE_ALWAYS = re.compile(r"([\\`*\[])")
 _ESCAPE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _ESCAPE_LT = re.compile(r"<(?=[A-Za-z/!?]|$)")
 _ESCAPE_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
-# At the start of a line: a quote marker, a heading, a bullet, a setext underline.
-_ESCAPE_LINE_START = re.compile(
-    r"(^|\n)([ \t]*)"
-    r"(>|#(?=#{0,5}(?:[ \t]|$))|\+(?=[ \t])|-(?=[ \t]|$)|[=\-](?=[=\-]*[ \t]*(?:\n|$)))"
+_ESCAPE_TAG = re.compile(r"#(?=[^\s#])")  # Obsidian reads "#word" as a tag
+# At the start of a line: a quote marker, a heading, a bullet, an ordered-list marker,
+# a setext underline or thematic break, a tilde fence.
+_LINE_START = re.compile(
+    r"^([ \t]*)(?:(>|#{1,6}(?=[ \t]|$)|[+\-](?=[ \t]|$)|~~~|=+[ \t]*$|-[ \t-]*$)"
+    r"|([0-9]{1,9})([.)])(?=[ \t]|$))"
 )
-_ESCAPE_ORDERED = re.compile(r"(^|\n)([ \t]*[0-9]{1,9})([.)])(?=[ \t]|$)")
+_WHITESPACE = re.compile(r"[ \t\r\n\f]+")
+_BACKTICKS = re.compile(r"`+")
 
 # Languages of code blocks, from class names.
 _LANG_PREFIXES = ("language-", "lang-", "lng-", "highlight-source-", "highlight-")
@@ -103,19 +133,73 @@ _LANG_GENERIC = frozenset(
         "wp-block-code",
         "wp-block-preformatted",
         "literal-block",
+        "code-block",
+        "codeblock",
+        "block",
+        "shiki",
     ]
 )
 _LANG_CHARS = re.compile(r"[^0-9A-Za-z_+#.\-]")
 _BRUSH = re.compile(r"brush:\s*([0-9A-Za-z_+#.\-]+)")
-_LINE_NUMBER_CLASSES = frozenset({"ln", "lnt", "linenos", "lineno", "line-numbers", "gutter"})
-_HIGHLIGHT_TABLES = frozenset({"highlighttable", "lntable"})
+_GUTTER = re.compile(
+    r"^(?:linenos?|linenodiv|lineno|lnt?|line[-_]?numbers?|line[-_]?nos|gutter|rouge-gutter"
+    r"|line-number|code-line-number)$",
+    re.IGNORECASE,
+)
+_CODE_TABLES = frozenset({"highlighttable", "lntable", "coderay", "rouge-table", "code-table"})
 
 _LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
-_ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "danger", "attention")
+
+#: Admonition classes → GitHub alert type (Obsidian callouts use the same names).
+_ALERTS = {
+    "note": "NOTE",
+    "info": "NOTE",
+    "seealso": "NOTE",
+    "tip": "TIP",
+    "hint": "TIP",
+    "important": "IMPORTANT",
+    "warning": "WARNING",
+    "attention": "WARNING",
+    "caution": "CAUTION",
+    "danger": "CAUTION",
+    "error": "CAUTION",
+}
+_ADMONITION_CLASSES = frozenset({"admonition", "callout", "alert", "notice", *_ALERTS})
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…–—")
+
+# --------------------------------------------------------------------------- options
 
 
-def _classes(el: Tag | None) -> list[str]:
-    if el is None:
+@dataclass(frozen=True)
+class MarkdownOptions:
+    """How to write one fragment.
+
+    ``top_heading``: the shallowest heading level the fragment may use; headings above it
+    are shifted down (deeper levels stop at 6). ``page_url``: the post's own URL, so that
+    footnote references written as absolute links to it are recognised. ``footnote_start``:
+    the first footnote number (a document numbers its posts' notes continuously).
+    ``images``: remote image URL → local path, for downloaded images.
+    """
+
+    flavor: str = "gfm"
+    top_heading: int | None = None
+    page_url: str | None = None
+    footnote_start: int = 1
+    images: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    markdown: str
+    footnotes: int
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _classes(el: Any) -> list[str]:
+    if not isinstance(el, Tag):
         return []
     value = el.get("class")
     if value is None:
@@ -153,13 +237,13 @@ def _language_of(classes: list[str]) -> str | None:
     return None
 
 
-def _code_language(pre: Tag) -> str:
+def _code_language(block: Tag) -> str:
     """The language of a code block, from classes on <pre>, its <code> or wrappers."""
-    code = pre.find("code", recursive=False)
-    candidates: list[Tag | None] = [code, pre]
-    parent = pre.parent
-    for _ in range(2):
-        if isinstance(parent, Tag) and parent.name == "div":
+    code = block.find("code", recursive=False) if block.name == "pre" else None
+    candidates: list[Tag | None] = [code, block]
+    parent = block.parent
+    for _ in range(3):
+        if isinstance(parent, Tag) and parent.name in ("div", "figure", "td"):
             candidates.append(parent)
             parent = parent.parent
         else:
@@ -171,8 +255,12 @@ def _code_language(pre: Tag) -> str:
     return ""
 
 
+def _is_gutter(el: Tag) -> bool:
+    return any(_GUTTER.match(name) for name in _classes(el))
+
+
 def _pre_text(pre: Tag) -> str:
-    """The verbatim text of a code block (<br> counts as a line break)."""
+    """The verbatim text of a code block (<br> counts as a line break; gutters dropped)."""
     parts: list[str] = []
     skip: Tag | None = None
     for node in pre.descendants:
@@ -183,7 +271,7 @@ def _pre_text(pre: Tag) -> str:
         if isinstance(node, Tag):
             if node.name == "br":
                 parts.append("\n")
-            elif _LINE_NUMBER_CLASSES.intersection(_classes(node)):
+            elif _is_gutter(node):
                 skip = node
         elif isinstance(node, NavigableString) and not isinstance(node, Comment):
             parts.append(str(node))
@@ -196,13 +284,13 @@ def _pre_text(pre: Tag) -> str:
 
 
 def _fence_for(code: str) -> str:
-    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
     return "`" * max(3, longest + 1)
 
 
 def _destination(url: str) -> str:
-    """A link destination CommonMark reads back as ``url``."""
-    url = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    """A link destination CommonMark (and a GFM table cell) reads back as ``url``."""
+    url = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
     depth = 0
     balanced = True
     for char in url:
@@ -245,6 +333,8 @@ def _srcset_best(value: str) -> str:
 
 
 def _image_source(img: Tag) -> str:
+    """The real image of an <img>: lazy-loading attributes first, then src, srcset and
+    the <source> elements of an enclosing <picture>."""
     for name in _LAZY_SOURCES:
         value = _attr(img, name).strip()
         if value and not value.startswith("data:"):
@@ -263,10 +353,6 @@ def _image_source(img: Tag) -> str:
             if best:
                 return best
     return src  # an inline data: image, or nothing
-
-
-def _is_block_parent(el: Tag | None) -> bool:
-    return el is None or el.name in _BLOCKS
 
 
 def _meaningful(node: Any) -> bool:
@@ -291,18 +377,352 @@ def _previous_meaningful(node: Any) -> Any:
     return sibling
 
 
-def _at_block_edge(node: Tag, forward: bool) -> bool:
+def _is_block(node: Any) -> bool:
+    return isinstance(node, Tag) and node.name in _BLOCKS
+
+
+def _at_block_edge(node: Any, forward: bool) -> bool:
     """True when nothing but whitespace separates ``node`` from its block's edge."""
     current: Any = node
     while True:
         sibling = _next_meaningful(current) if forward else _previous_meaningful(current)
         if sibling is not None:
-            return False
+            return _is_block(sibling)
         parent = current.parent
-        if _is_block_parent(parent):
+        if parent is None or _is_block(parent):
             return True
         current = parent
 
+
+def _starts_line(node: Any) -> bool:
+    """True when the text of ``node`` begins a line of the output."""
+    current: Any = node
+    while True:
+        sibling = _previous_meaningful(current)
+        if sibling is not None:
+            return isinstance(sibling, Tag) and (sibling.name == "br" or _is_block(sibling))
+        parent = current.parent
+        if parent is None or _is_block(parent):
+            return True
+        current = parent
+
+
+def _breaks_before(sibling: Any, parent: Any) -> bool:
+    """True when a text next to ``sibling`` (None: the edge of ``parent``) meets a line
+    edge, where its spaces are dropped."""
+    if sibling is None:
+        return _is_block(parent)
+    return _is_block(sibling) or (isinstance(sibling, Tag) and sibling.name == "br")
+
+
+def _has_content(el: Tag) -> bool:
+    return bool(el.get_text().strip()) or el.find("img") is not None
+
+
+def _chomp(text: str) -> tuple[str, str, str]:
+    prefix = " " if text[:1] in (" ", "\n") else ""
+    suffix = " " if text[-1:] in (" ", "\n") else ""
+    return prefix, suffix, text.strip()
+
+
+def _indent(text: str, first: str, rest: str) -> str:
+    """Prefix the first line with ``first`` and the other non-blank lines with ``rest``."""
+    lines = text.split("\n")
+    out = [first + lines[0]]
+    out.extend(rest + line if line else "" for line in lines[1:])
+    return "\n".join(out)
+
+
+def _quote(text: str, head: str = "") -> str:
+    lines = ([head] if head else []) + text.split("\n")
+    return "\n".join("> " + line if line else ">" for line in lines)
+
+
+# --------------------------------------------------------------------------- pre-pass
+
+
+def _flatten_deep(soup: BeautifulSoup) -> None:
+    """Unwrap elements nested deeper than MAX_DEPTH so markdownify cannot recurse too far."""
+    too_deep: list[Tag] = []
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        node, depth = stack.pop()
+        for child in node.contents:
+            if isinstance(child, Tag):
+                if depth + 1 > MAX_DEPTH:
+                    too_deep.append(child)
+                else:
+                    stack.append((child, depth + 1))
+    if not too_deep:
+        return
+    log.warning("HTML nested deeper than %d levels flattened", MAX_DEPTH)
+    for tag in too_deep:
+        # Keep only the text of the too-deep subtree.
+        tag.replace_with(NavigableString(tag.get_text()))
+
+
+def _repair_headings(soup: BeautifulSoup) -> None:
+    """``<h2><p>Title</p></h2>``: libxml2 closes the heading when the <p> opens, leaving
+    an empty heading before the paragraph that was its text. Put the text back."""
+    for heading in soup.find_all(_HEADINGS):
+        if _has_content(heading):
+            continue
+        following = _next_meaningful(heading)
+        if isinstance(following, Tag) and following.name == "p" and _has_content(following):
+            for child in list(following.contents):
+                heading.append(child.extract())
+            following.decompose()
+
+
+def _merge_adjacent(soup: BeautifulSoup) -> None:
+    """``<b>a</b><b>b</b>`` → ``<b>ab</b>`` (two runs in a row would read as ``****``)."""
+    for el in reversed(soup.find_all(["strong", "b", "em", "i", "del", "s", "code"])):
+        following = el.next_sibling
+        if isinstance(following, Tag) and following.name == el.name and el.parent is not None:
+            for child in list(following.contents):
+                el.append(child.extract())
+            following.decompose()
+
+
+def _repair_lists(soup: BeautifulSoup) -> None:
+    """Give every child of a list an <li>, as browsers show it: a list or text directly
+    inside a list joins the item before it; <br> between items is dropped."""
+    for lst in soup.find_all(["ul", "ol"]):
+        for child in list(lst.children):
+            if isinstance(child, Tag):
+                if child.name == "li":
+                    continue
+                if child.name == "br":
+                    child.decompose()
+                    continue
+            elif not _meaningful(child):
+                continue
+            previous = child.previous_sibling
+            while previous is not None and not (
+                isinstance(previous, Tag) and previous.name == "li"
+            ):
+                previous = previous.previous_sibling
+            if previous is None:
+                item = soup.new_tag("li")
+                child.insert_before(item)
+                item.append(child.extract())
+            else:
+                previous.append(child.extract())
+
+
+def _copy_link(soup: BeautifulSoup, link: Tag) -> Tag:
+    copy = soup.new_tag("a")
+    copy.attrs = link.attrs.copy()
+    return copy
+
+
+def _push_links_into_blocks(soup: BeautifulSoup) -> None:
+    """``<a href><h2>Title</h2></a>`` → ``<h2><a href>Title</a></h2>``: Markdown links are
+    inline, so a link around blocks is repeated inside each of them."""
+    work = [a for a in soup.find_all("a") if a.find(_BLOCKS) is not None]
+    while work:
+        link = work.pop()
+        if link.parent is None:
+            continue
+        for child in list(link.children):
+            if isinstance(child, Tag) and child.name in _BLOCKS:
+                inner = _copy_link(soup, link)
+                for grandchild in list(child.contents):
+                    inner.append(grandchild.extract())
+                child.append(inner)
+                if inner.find(_BLOCKS) is not None:
+                    work.append(inner)
+            elif _meaningful(child):
+                child.wrap(_copy_link(soup, link))
+        link.unwrap()
+
+
+# --------------------------------------------------------------------------- footnotes
+
+_NOTE_ROLES = frozenset({"doc-endnotes", "doc-footnote", "doc-endnote", "doc-footnotes"})
+_REF_ROLES = frozenset({"doc-noteref"})
+_NOTE_ID = re.compile(r"^(?:fn|footnote|note|endnote)[-_:]?\w", re.IGNORECASE)
+_BACKREF_TEXT = frozenset({"↩", "↩︎", "↑", "^", "⤴", "back", "return"})
+_ITEM_TAGS = ("li", "aside", "div", "section", "p", "dd", "dt", "table", "footer", "tr")
+
+
+def _notey(el: Tag) -> bool:
+    """An element that holds footnotes (a list of them or one of them)."""
+    if _attr(el, "role").lower() in _NOTE_ROLES:
+        return True
+    names = " ".join(_classes(el)).lower()
+    if "footnote" in names and "ref" not in names:
+        return True
+    return el.name == "li" and bool(_NOTE_ID.match(_attr(el, "id")))
+
+
+def _same_page_fragment(href: str, page_url: str | None) -> str:
+    href = href.strip()
+    if href.startswith("#"):
+        return href[1:]
+    if page_url and "#" in href:
+        url, fragment = urldefrag(href)
+        if url and url == urldefrag(page_url)[0]:
+            return fragment
+    return ""
+
+
+def _is_backref(link: Tag, page_url: str | None, ref_ids: set[str]) -> bool:
+    names = " ".join(_classes(link)).lower()
+    if (
+        _attr(link, "role").lower() == "doc-backlink"
+        or "backref" in names
+        or "backlink" in names
+        or "reversefootnote" in names
+        or _attr(link, "rev").lower() == "footnote"
+    ):
+        return True
+    fragment = _same_page_fragment(_attr(link, "href"), page_url)
+    if fragment and fragment in ref_ids:
+        return True
+    return " ".join(link.get_text().split()) in _BACKREF_TEXT
+
+
+def _note_item(target: Tag) -> Tag | None:
+    """The element holding the text of the footnote ``target`` (the element a reference
+    points at) or None when ``target`` is not a footnote."""
+    el: Tag | None = target
+    while el is not None and el.name not in _ITEM_TAGS:
+        el = el.parent if isinstance(el.parent, Tag) else None
+    if el is None or el.name in ("body", "[document]"):
+        return None
+    if el.name == "tr":
+        table = el.find_parent("table")
+        el = table if table is not None and len(table.find_all("tr")) == 1 else el
+    if el.name == "dt":
+        following = _next_meaningful(el)
+        return following if isinstance(following, Tag) and following.name == "dd" else None
+    if el.name in ("div", "section", "aside", "footer") and len(el.find_all(_ITEM_TAGS)) > 4:
+        return None  # a whole notes section ("see the notes below"), not one note
+    # It must sit in a footnote container (itself or an ancestor).
+    node: Tag | None = el
+    while node is not None and node.name not in ("body", "[document]"):
+        if _notey(node):
+            return el
+        node = node.parent if isinstance(node.parent, Tag) else None
+    return None
+
+
+def _marked_ref(link: Tag) -> bool:
+    """A link its generator marked as a footnote reference (role, class or rel)."""
+    names = " ".join(_classes(link) + _classes(link.parent)).lower()
+    return (
+        _attr(link, "role").lower() in _REF_ROLES
+        or _attr(link, "rel").lower() == "footnote"
+        or any(word in names for word in ("footnote-ref", "footnote-reference", "footnoteref"))
+    )
+
+
+def _ref_wrapper(link: Tag) -> Tag:
+    """The element a reference occupies: the link, or a <sup> holding only it."""
+    parent = link.parent
+    if (
+        isinstance(parent, Tag)
+        and parent.name == "sup"
+        and all(child is link or not _meaningful(child) for child in parent.children)
+    ):
+        return parent
+    return link
+
+
+def _note_body(item: Tag, soup: BeautifulSoup) -> Tag:
+    """A detached <div> with the note's content, labels and back links removed."""
+    body = soup.new_tag("div")
+    if item.name == "table":
+        cells = [c for c in item.find_all("td") if "label" not in _classes(c)]
+        for cell in cells:
+            for child in list(cell.contents):
+                body.append(child.extract())
+    else:
+        for child in list(item.contents):
+            body.append(child.extract())
+    for label in body.find_all(class_=["label", "fn-bracket", "footnote-label"]):
+        label.decompose()
+    return body
+
+
+def _remove_empty_ancestors(el: Tag | None) -> None:
+    while isinstance(el, Tag) and el.name not in ("body", "[document]", "html"):
+        parent = el.parent
+        if _has_content(el):
+            return
+        previous = _previous_meaningful(el)
+        if isinstance(previous, Tag) and previous.name == "hr" and _notey(el):
+            previous.decompose()  # the rule markdown-it and others put before the notes
+        el.decompose()
+        el = parent if isinstance(parent, Tag) else None
+
+
+def _extract_footnotes(soup: BeautifulSoup, page_url: str | None) -> list[Tag]:
+    """Turn footnote references into ``<fnref n>`` placeholders and take the footnote
+    bodies out of the tree; return the bodies in order of first reference."""
+    by_id: dict[str, Tag] = {}
+    for el in soup.find_all(id=True):
+        by_id.setdefault(_attr(el, "id"), el)
+    for el in soup.find_all(lambda tag: tag.name == "a" and tag.has_attr("name")):
+        by_id.setdefault(_attr(el, "name"), el)
+    refs: list[tuple[Tag, Tag]] = []
+    items: list[Tag] = []
+    for link in soup.find_all("a", href=True):
+        fragment = _same_page_fragment(_attr(link, "href"), page_url)
+        if not fragment and _marked_ref(link):
+            fragment = urldefrag(_attr(link, "href"))[1]
+        target = by_id.get(fragment) if fragment else None
+        if target is None or target is link:
+            continue
+        item = _note_item(target)
+        if item is None or item in link.parents:
+            continue
+        if any(_notey(a) for a in link.parents if isinstance(a, Tag)) and not _marked_ref(link):
+            continue  # a link inside the notes (a back link or a cross reference)
+        if not _has_content(item):
+            continue
+        refs.append((link, item))
+        if item not in items:
+            items.append(item)
+    if not refs:
+        return []
+    # Back links point at a reference, its <sup> or the element around it.
+    ref_ids = set()
+    for link, _ in refs:
+        for holder in (link, link.parent, _ref_wrapper(link).parent):
+            if isinstance(holder, Tag) and _attr(holder, "id"):
+                ref_ids.add(_attr(holder, "id"))
+    number = {id(item): n for n, item in enumerate(items)}
+    for link, item in refs:
+        wrapper = _ref_wrapper(link)
+        marker = soup.new_tag("fnref", attrs={"n": str(number[id(item)])})
+        wrapper.replace_with(marker)
+    bodies = []
+    for item in items:
+        for link in item.find_all("a", href=True):
+            if _is_backref(link, page_url, ref_ids):
+                link.decompose()
+        parent = item.parent
+        label = _previous_meaningful(item) if item.name == "dd" else None
+        bodies.append(_note_body(item, soup))
+        item.decompose()
+        if isinstance(label, Tag) and label.name == "dt":
+            label.decompose()
+        _remove_empty_ancestors(parent if isinstance(parent, Tag) else None)
+    return bodies
+
+
+def _prepare(soup: BeautifulSoup, page_url: str | None) -> list[Tag]:
+    _repair_headings(soup)
+    _merge_adjacent(soup)
+    _repair_lists(soup)  # may add a level per list: flatten afterwards
+    _push_links_into_blocks(soup)
+    _flatten_deep(soup)
+    return _extract_footnotes(soup, page_url)
+
+
+# --------------------------------------------------------------------------- converter
 
 # markdownify's stub declares only a few of its methods: subclass it untyped.
 _MarkdownConverterBase: Any = MarkdownConverter
@@ -330,43 +750,149 @@ class _Converter(_MarkdownConverterBase):
         table_infer_header = False
         wrap = False
         heading_offset = 0
+        flavor = "gfm"
+        footnote_start = 1
+        images: Mapping[str, str] = {}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._tables: dict[int, tuple[int, Tag | None]] = {}
+        self._flavor: str = self.options["flavor"]
+        self._abbrs: set[str] = set()
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def process_tag(self, node: Tag, parent_tags: set[str] | None = None) -> str:
+        parent_tags = parent_tags if parent_tags is not None else set()
+        if node.name == "table":
+            return self._table(node, parent_tags)
+        if node.name in ("pre", "math"):
+            # Their text is read from the tree directly: skip converting the children.
+            convert_fn = self.convert_pre if node.name == "pre" else self.convert_math
+            return str(convert_fn(node, "", parent_tags))
+        return str(super().process_tag(node, parent_tags))
+
+    def blocks(self, el: Tag, parent_tags: set[str] | None = None) -> str:
+        """``el``'s content rendered as blocks, whatever ``el`` is."""
+        name = el.name
+        el.name = "div"
+        try:
+            return self.process_tag(el, (parent_tags or set()) - {"_inline"}).strip("\n")
+        finally:
+            el.name = name
 
     # -- text --------------------------------------------------------------------------
 
-    def escape(self, text: str, parent_tags: set[str]) -> str:
+    def process_text(self, el: NavigableString, parent_tags: set[str] | None = None) -> str:
+        parent_tags = parent_tags if parent_tags is not None else set()
+        text = _WHITESPACE.sub(" ", str(el))
+        if "_noformat" not in parent_tags:
+            line_start = "_inline" not in parent_tags and _starts_line(el)
+            text = self.escape_text(text, parent_tags, line_start=line_start)
+        previous, following = el.previous_sibling, el.next_sibling
+        if _breaks_before(previous, el.parent):
+            text = text.lstrip(" ")
+        if _breaks_before(following, el.parent):
+            text = text.rstrip(" ")
+        return text
+
+    def escape_text(self, text: str, parent_tags: set[str], *, line_start: bool) -> str:
         if not text:
             return ""
         text = _ESCAPE_ALWAYS.sub(r"\\\1", text)
+        if "a" in parent_tags:
+            text = text.replace("]", "\\]")
+        if self._flavor != "commonmark":
+            text = text.replace("~", "\\~")
+        if self._flavor == "obsidian":
+            text = text.replace("$", "\\$").replace("==", "\\=\\=")
+            text = _ESCAPE_TAG.sub(r"\\#", text)
         text = _ESCAPE_UNDERSCORE.sub(r"\\_", text)
         text = _ESCAPE_LT.sub(r"\\<", text)
         text = _ESCAPE_ENTITY.sub(r"\\&", text)
-        text = _ESCAPE_LINE_START.sub(r"\1\2\\\3", text)
-        text = _ESCAPE_ORDERED.sub(r"\1\2\\\3", text)
+        if "_cell" in parent_tags:
+            text = text.replace("|", "\\|")
+        if line_start:
+            match = _LINE_START.match(text)
+            if match:
+                if match.group(2):
+                    at = match.start(2)
+                    text = text[:at] + "\\" + text[at:]
+                else:
+                    at = match.start(4)
+                    text = text[:at] + "\\" + text[at:]
         return text
+
+    # For markdownify's own callers.
+    def escape(self, text: str, parent_tags: set[str]) -> str:
+        return self.escape_text(text, parent_tags, line_start=False)
 
     # -- blocks ------------------------------------------------------------------------
 
-    def convert_div(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        if "admonition" in _classes(el) and "_inline" not in parent_tags:
-            return self.convert_blockquote(el, text, parent_tags)
-        return super().convert_div(el, text, parent_tags)
+    def _alert(self, el: Tag) -> str | None:
+        """The GitHub alert / Obsidian callout type of an admonition, or None."""
+        for name in _classes(el):
+            alert = _ALERTS.get(name.lower())
+            if alert:
+                return alert
+        return None
 
-    convert_aside = convert_div
+    def _is_admonition(self, el: Tag) -> bool:
+        return el.name == "aside" or any(
+            name.lower() in _ADMONITION_CLASSES for name in _classes(el)
+        )
+
+    def convert_div(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        if "_inline" in parent_tags:
+            return f" {text.strip()} " if text.strip() else ""
+        if self._is_admonition(el) and "_cell" not in parent_tags:
+            return self._admonition(el, text)
+        text = text.strip("\n")
+        return f"\n\n{text}\n\n" if text else ""
+
+    convert_section = convert_div
+    convert_article = convert_div
     convert_header = convert_div
     convert_footer = convert_div
     convert_details = convert_div
-    convert_article = convert_div
-    convert_section = convert_div
+    convert_aside = convert_div
+    convert_dd = convert_div
+    convert_figure = convert_div
+    convert_picture = convert_div
+
+    def _admonition(self, el: Tag, text: str) -> str:
+        text = text.strip("\n")
+        if not text:
+            return ""
+        alert = self._alert(el)
+        if alert is None or self._flavor == "commonmark":
+            return "\n\n" + _quote(text) + "\n\n"
+        title = el.find(class_="admonition-title")
+        head = f"[!{alert}]" if self._flavor == "gfm" else f"[!{alert.lower()}]"
+        if isinstance(title, Tag):
+            # The alert shows its type: a title that only repeats it is dropped.
+            words = " ".join(title.get_text().split())
+            rendered = f"**{self.escape_text(words, set(), line_start=False)}**"
+            if words.lower() == alert.lower():
+                text = text.replace(rendered, "", 1).strip("\n")
+        return "\n\n" + _quote(text, head) + "\n\n"
+
+    def convert_blockquote(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        text = text.strip("\n")
+        if "_inline" in parent_tags:
+            return f" {text} " if text else ""
+        if not text:
+            return ""
+        return "\n\n" + _quote(text) + "\n\n"
 
     def convert_p(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        if "admonition-title" in _classes(el) and "_inline" not in parent_tags:
-            text = text.strip()
-            return f"\n\n**{text}**\n\n" if text else ""
-        return super().convert_p(el, text, parent_tags)
+        text = text.strip("\n").strip(" ")
+        if "_inline" in parent_tags:
+            return f" {text} " if text else ""
+        if not text:
+            return ""
+        if "admonition-title" in _classes(el):
+            return f"\n\n**{text}**\n\n"
+        return f"\n\n{text}\n\n"
 
     def convert_summary(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         text = " ".join(text.split())
@@ -374,10 +900,12 @@ class _Converter(_MarkdownConverterBase):
             return f" {text} "
         return f"\n\n**{text}**\n\n" if text else ""
 
+    convert_dt = convert_summary
+
     def convert_hN(self, n: int, el: Tag, text: str, parent_tags: set[str]) -> str:
         text = " ".join(text.split())
         if "_inline" in parent_tags:
-            return text
+            return f" {text} " if text else ""
         if not text:
             return ""
         stripped = text.rstrip("#")
@@ -387,27 +915,57 @@ class _Converter(_MarkdownConverterBase):
         level = n + self.options["heading_offset"]
         return "\n\n{} {}\n\n".format("#" * max(1, min(6, level)), text)
 
+    def _fenced(self, code: str, language: str) -> str:
+        fence = _fence_for(code)
+        return f"\n\n{fence}{language}\n{code}\n{fence}\n\n"
+
     def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         code = _pre_text(el)
         if not code:
             return ""
         if "_inline" in parent_tags:
-            return self._code_span(" ".join(code.split()))
-        fence = _fence_for(code)
-        language = _code_language(el)
-        return f"\n\n{fence}{language}\n{code}\n{fence}\n\n"
+            return self._code_span(" ".join(code.split()), parent_tags)
+        return self._fenced(code, _code_language(el))
 
-    def convert_dt(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        text = " ".join(text.split())
+    def convert_list(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        text = text.strip("\n")
+        if not text:
+            return ""
         if "_inline" in parent_tags:
-            return f" {text} "
-        return f"\n\n**{text}**\n\n" if text else ""
+            return " " + " ".join(text.split()) + " "
+        if "li" in parent_tags:
+            return "\n" + text + "\n"
+        return "\n\n" + text + "\n\n"
 
-    def convert_dd(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return self.convert_div(el, text, parent_tags)
+    convert_ul = convert_list
+    convert_ol = convert_list
 
-    def convert_figure(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return self.convert_div(el, text, parent_tags)
+    @staticmethod
+    def _alternate(lst: Tag) -> bool:
+        """Two lists in a row would merge into one: every other one changes its marker."""
+        count = 0
+        previous = _previous_meaningful(lst)
+        while isinstance(previous, Tag) and previous.name == lst.name:
+            count += 1
+            previous = _previous_meaningful(previous)
+        return count % 2 == 1
+
+    def convert_li(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        text = text.strip("\n").strip(" ")
+        parent = el.parent
+        if "_inline" in parent_tags:
+            return f" {text} " if text else ""
+        alternate = isinstance(parent, Tag) and self._alternate(parent)
+        if isinstance(parent, Tag) and parent.name == "ol":
+            start_attr = _attr(parent, "start").strip()
+            start = int(start_attr) if start_attr.lstrip("-").isdigit() else 1
+            index = sum(1 for s in el.previous_siblings if isinstance(s, Tag) and s.name == "li")
+            bullet = f"{max(0, min(999_999_999, start + index))}{')' if alternate else '.'}"
+        else:
+            bullet = "*" if alternate else "-"
+        if not text:
+            return bullet + "\n"
+        return _indent(text, bullet + " ", " " * (len(bullet) + 1)) + "\n"
 
     def convert_figcaption(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         text = " ".join(text.split())
@@ -415,107 +973,246 @@ class _Converter(_MarkdownConverterBase):
             return ""
         if "_inline" in parent_tags:
             return f" {text} "
+        if el.find(["em", "i", "cite", "dfn", "var"]) is not None:
+            return f"\n\n_{text}_\n\n"  # "_" keeps the caption's own *emphasis* nested
         return f"\n\n*{text}*\n\n"
 
-    def convert_table(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        if _HIGHLIGHT_TABLES.intersection(_classes(el)):
-            # A code block with a line-number column: keep only the code.
-            pres = el.find_all("pre")
-            if pres:
-                return self.process_tag(pres[-1], parent_tags=parent_tags)
-        if "_inline" in parent_tags:
-            return " " + " ".join(text.split()) + " "
-        return "\n\n" + text.strip("\n") + "\n\n"
+    def convert_hr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return " " if "_inline" in parent_tags else "\n\n---\n\n"
 
-    def convert_caption(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        text = " ".join(text.split())
-        return f"*{text}*\n\n" if text else ""
+    # -- tables ------------------------------------------------------------------------
 
-    def _table_info(self, table: Tag | None) -> tuple[int, Tag | None]:
-        """(number of columns, first row) of a table, computed once per table."""
-        if table is None:
-            return 0, None
-        key = id(table)
-        if key not in self._tables:
-            rows = [r for r in table.find_all("tr") if r.find_parent("table") is table]
-            width = max((sum(self._colspan(c) for c in self._cells(r)) for r in rows), default=0)
-            self._tables[key] = (width, rows[0] if rows else None)
-        return self._tables[key]
+    @staticmethod
+    def _rows(table: Tag) -> list[Tag]:
+        return [r for r in table.find_all("tr") if r.find_parent("table") is table]
 
     @staticmethod
     def _cells(row: Tag) -> list[Tag]:
         return [c for c in row.find_all(["td", "th"], recursive=False)]
 
     @staticmethod
-    def _colspan(cell: Tag) -> int:
-        value = _attr(cell, "colspan").strip()
+    def _span(cell: Tag, name: str) -> int:
+        value = _attr(cell, name).strip()
         return max(1, min(100, int(value))) if value.isdigit() else 1
 
-    def convert_td(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        text = " ".join(text.split()).replace("|", "\\|")
-        return " " + text + " |" + " |" * (self._colspan(el) - 1)
+    def _code_table(self, table: Tag, parent_tags: set[str]) -> str | None:
+        """A code block laid out as a table with a line-number column: the code only."""
+        pres = [p for p in table.find_all("pre") if not any(_is_gutter(a) for a in p.parents)]
+        if not pres:
+            return None
+        names = {name.lower() for name in _classes(table)}
+        gutter = table.find(_is_gutter) is not None
+        if not (names & _CODE_TABLES or gutter):
+            cells = [c for r in self._rows(table) for c in self._cells(r)]
+            numbers = [
+                c
+                for c in cells
+                if c.get_text().split()
+                and c.get_text().split()[0].isdigit()
+                and all(w.isdigit() for w in c.get_text().split())
+            ]
+            if not (len(cells) == 2 and numbers and len(pres) == 1):
+                return None
+            pres = [p for p in pres if all(p not in n.descendants for n in numbers)]
+        parts = [self.convert_pre(p, "", parent_tags - {"_inline"}) for p in pres]
+        return "".join(parts)
 
-    convert_th = convert_td
+    def _grid(self, table: Tag) -> list[list[Tag | None]]:
+        """The table's cells on a grid: spanned positions hold None."""
+        grid: list[list[Tag | None]] = []
+        pending: dict[int, int] = {}  # column → rows still covered by a rowspan
+        for row in self._rows(table):
+            line: list[Tag | None] = []
+            for cell in [*self._cells(row), None]:
+                while pending.get(len(line), 0) > 0:
+                    pending[len(line)] -= 1
+                    line.append(None)
+                if cell is None:
+                    break
+                rows_down = self._span(cell, "rowspan")
+                for offset in range(self._span(cell, "colspan")):
+                    if rows_down > 1:
+                        pending[len(line)] = rows_down - 1
+                    line.append(cell if offset == 0 else None)
+            grid.append(line)
+        return grid
 
-    def convert_tr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        width, first = self._table_info(el.find_parent("table"))
-        cells = self._cells(el)
-        missing = width - sum(self._colspan(c) for c in cells)
-        row = "|" + text + "  |" * max(0, missing) + "\n"
-        if el is not first:
-            return row
-        separator = "| " + " | ".join(["---"] * max(1, width)) + " |\n"
-        is_head = bool(cells) and all(c.name == "th" for c in cells)
-        if is_head or (el.parent is not None and el.parent.name == "thead"):
-            return row + separator
-        empty_head = "|" + "  |" * max(1, width) + "\n"
-        return empty_head + separator + row
+    def _table(self, el: Tag, parent_tags: set[str]) -> str:
+        code = self._code_table(el, parent_tags)
+        if code is not None:
+            return code
+        if "_inline" in parent_tags:
+            return " " + self.escape(" ".join(el.get_text().split()), parent_tags) + " "
+        caption_el = el.find("caption", recursive=False)
+        caption = ""
+        if isinstance(caption_el, Tag):
+            caption = " ".join(self.blocks(caption_el, parent_tags).split())
+        grid = self._grid(el)
+        width = max((len(line) for line in grid), default=0)
+        cells = [c for line in grid for c in line if c is not None]
+        flatten = width <= 1 or any(c.find(_COMPLEX_CELL) is not None for c in cells)
+        if flatten or "_cell" in parent_tags:
+            parts = [f"*{caption}*"] if caption else []
+            for cell in cells:
+                rendered = self.blocks(cell, parent_tags)
+                if rendered:
+                    parts.append(rendered)
+            return "\n\n" + "\n\n".join(parts) + "\n\n" if parts else ""
+        rendered_rows = []
+        for line in grid:
+            row = []
+            for slot in line + [None] * (width - len(line)):
+                row.append(self._cell(slot, parent_tags) if slot is not None else "")
+            rendered_rows.append(row)
+        first = self._rows(el)[0]
+        head_cells = self._cells(first)
+        has_head = bool(head_cells) and (
+            all(c.name == "th" for c in head_cells)
+            or (isinstance(first.parent, Tag) and first.parent.name == "thead")
+        )
+        aligns = []
+        source = grid[0] if grid else []
+        for column in range(width):
+            head = source[column] if column < len(source) else None
+            align = _attr(head, "align").lower() if head is not None else ""
+            aligns.append({"left": ":---", "center": ":---:", "right": "---:"}.get(align, "---"))
+        lines = []
+        if has_head:
+            lines.append(self._row(rendered_rows[0]))
+            body = rendered_rows[1:]
+        else:
+            lines.append(self._row([""] * width))
+            body = rendered_rows
+        lines.append("| " + " | ".join(aligns) + " |")
+        lines.extend(self._row(row) for row in body)
+        above = f"*{caption}*\n\n" if caption else ""
+        return "\n\n" + above + "\n".join(lines) + "\n\n"
 
-    def convert_hr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return "\n\n---\n\n"
+    @staticmethod
+    def _row(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |" if any(cells) else "|" + "  |" * len(cells)
+
+    def _cell(self, cell: Tag, parent_tags: set[str]) -> str:
+        """One cell on one line: paragraphs, list items and line breaks become <br>."""
+        rendered = self.blocks(cell, parent_tags | {"_cell"})
+        paragraphs = [p for p in rendered.split("\n\n") if p.strip()]
+        joined = "<br><br>".join(
+            "<br>".join(
+                line.strip().removesuffix("\\").rstrip() for line in p.split("\n") if line.strip()
+            )
+            for p in paragraphs
+        )
+        return joined
+
+    def convert_caption(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return ""  # written by _table
 
     # -- inline ------------------------------------------------------------------------
 
     def convert_br(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if "_inline" in parent_tags:
             return " "
-        if "pre" in parent_tags:
-            return "\n"
         previous = _previous_meaningful(el)
         if isinstance(previous, Tag) and previous.name == "br":
             return ""  # the first <br> of the pair made the paragraph break
         if _at_block_edge(el, forward=True) or _at_block_edge(el, forward=False):
-            return ""  # a hard break at the edge of a block is rendered as "\"
+            return ""  # a hard break at the edge of a block would show as "\"
         following = _next_meaningful(el)
-        if isinstance(following, Tag) and following.name == "br" and _is_block_parent(el.parent):
+        if isinstance(following, Tag) and following.name == "br" and _is_block(el.parent):
             return "\n\n"
         return "\\\n"
 
-    def _code_span(self, text: str) -> str:
+    def _code_span(self, text: str, parent_tags: set[str]) -> str:
         text = text.replace("\n", " ")
         if not text.strip():
             return ""
-        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        if "_cell" in parent_tags:
+            text = text.replace("|", "\\|")
+        longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
         delimiter = "`" * (longest + 1)
-        if longest or text.startswith(" ") or text.endswith(" "):
+        if longest or text.startswith(("`", " ")) or text.endswith(("`", " ")):
             text = f" {text} "
         return f"{delimiter}{text}{delimiter}"
 
     def convert_code(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if "_noformat" in parent_tags:
             return text
-        return self._code_span(" ".join(el.get_text().split()))
+        if el.find("br") is not None and "_inline" not in parent_tags:
+            # Multi-line code written with <br>: a code block.
+            code = _pre_text(el)
+            if "\n" in code:
+                if "_cell" in parent_tags:
+                    return "<br>".join(
+                        self._code_span(line, parent_tags)
+                        for line in code.split("\n")
+                        if line.strip()
+                    )
+                return self._fenced(code, _code_language(el))
+        return self._code_span(" ".join(el.get_text().split()), parent_tags)
 
     convert_kbd = convert_code
     convert_samp = convert_code
     convert_tt = convert_code
+
+    def _emphasis(self, el: Tag, text: str, parent_tags: set[str], marker: str, tag: str) -> str:
+        if "_noformat" in parent_tags:
+            return text
+        prefix, suffix, text = _chomp(text)
+        if not text:
+            return prefix or suffix
+        # A closing "**" after punctuation and before a letter does not close (and the
+        # mirror case for opening): fall back to the HTML element there.
+        after = el.next_sibling
+        before = el.previous_sibling
+        next_char = str(after)[:1] if isinstance(after, NavigableString) else ""
+        prev_char = str(before)[-1:] if isinstance(before, NavigableString) else ""
+        if (not suffix and text[-1] in _PUNCTUATION and next_char.isalnum()) or (
+            not prefix and text[0] in _PUNCTUATION and prev_char.isalnum()
+        ):
+            return f"{prefix}<{tag}>{text}</{tag}>{suffix}"
+        return f"{prefix}{marker}{text}{marker}{suffix}"
+
+    def convert_em(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return self._emphasis(el, text, parent_tags, "*", "em")
+
+    convert_i = convert_em
+    convert_cite = convert_em
+    convert_dfn = convert_em
+    convert_var = convert_em
+
+    def convert_strong(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return self._emphasis(el, text, parent_tags, "**", "strong")
+
+    convert_b = convert_strong
+
+    def convert_del(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        if self._flavor == "commonmark":
+            return self._html_inline("del", text, parent_tags)
+        return self._emphasis(el, text, parent_tags, "~~", "del")
+
+    convert_s = convert_del
+
+    def convert_mark(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        if self._flavor == "obsidian":
+            return self._emphasis(el, text, parent_tags, "==", "mark")
+        return self._html_inline("mark", text, parent_tags)
+
+    def convert_abbr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        title = " ".join(_attr(el, "title").split())
+        key = " ".join(text.split())
+        if not title or not key or title.lower() == key.lower() or key in self._abbrs:
+            return text
+        self._abbrs.add(key)
+        prefix, suffix, text = _chomp(text)
+        escaped = self.escape_text(title, parent_tags, line_start=False)
+        return f"{prefix}{text} ({escaped}){suffix}"
 
     def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if "_noformat" in parent_tags:
             return text
         prefix, suffix, text = _chomp(text)
         if not text:
-            return ""
+            return prefix or suffix
         href = _attr(el, "href").strip()
         if not href:
             return f"{prefix}{text}{suffix}"
@@ -524,8 +1221,8 @@ class _Converter(_MarkdownConverterBase):
         if (
             plain == href
             and not title
-            and (href.startswith(("http://", "https://", "mailto:")))
-            and " " not in href
+            and href.startswith(("http://", "https://", "mailto:"))
+            and not any(ch in href for ch in " <>")
         ):
             return f"{prefix}<{href}>{suffix}"
         return f"{prefix}[{text}]({_destination(href)}{_title_part(title)}){suffix}"
@@ -535,8 +1232,15 @@ class _Converter(_MarkdownConverterBase):
         if not src:
             return ""
         alt = " ".join(_attr(el, "alt").split())
-        alt = _ESCAPE_ALWAYS.sub(r"\\\1", alt)
-        return f"![{alt}]({_destination(src)}{_title_part(_attr(el, 'title'))})"
+        local = self.options["images"].get(src)
+        if local and self._flavor == "obsidian":
+            label = alt.replace("|", " ").replace("]", " ").strip()
+            label = "" if not label or label.isdigit() else "|" + label
+            return f"![[{local}{label}]]"
+        alt = _ESCAPE_ALWAYS.sub(r"\\\1", alt).replace("]", "\\]")
+        if "_cell" in parent_tags:
+            alt = alt.replace("|", "\\|")
+        return f"![{alt}]({_destination(local or src)}{_title_part(_attr(el, 'title'))})"
 
     def _media(self, el: Tag, label: str) -> str:
         src = _attr(el, "src").strip()
@@ -575,14 +1279,8 @@ class _Converter(_MarkdownConverterBase):
             return text
         prefix, suffix, text = _chomp(text)
         if not text:
-            return ""
+            return prefix or suffix
         return f"{prefix}<{tag}>{text}</{tag}>{suffix}"
-
-    def convert_cite(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return self.convert_em(el, text, parent_tags)
-
-    convert_dfn = convert_cite
-    convert_var = convert_cite
 
     def convert_q(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         return "“" + text + "”"
@@ -593,6 +1291,9 @@ class _Converter(_MarkdownConverterBase):
             return text
         return f"({text})" if text else ""
 
+    def convert_fnref(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return f"[^{int(_attr(el, 'n')) + self.options['footnote_start']}]"
+
     def convert_math(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         block = _attr(el, "display") == "block" and "_inline" not in parent_tags
         annotation = el.find("annotation", encoding="application/x-tex")
@@ -602,11 +1303,11 @@ class _Converter(_MarkdownConverterBase):
         markup = _inline_html(el)
         return f"\n\n{markup}\n\n" if block else markup
 
+    # -- footnote bodies ---------------------------------------------------------------
 
-def _chomp(text: str) -> tuple[str, str, str]:
-    prefix = " " if text[:1] in (" ", "\n") else ""
-    suffix = " " if text[-1:] in (" ", "\n") else ""
-    return prefix, suffix, text.strip()
+    def footnote(self, number: int, body: Tag) -> str:
+        text = _normalize(self.blocks(body)).strip("\n")
+        return _indent(text, f"[^{number}]: ", "    ")
 
 
 def _inline_html(el: Tag) -> str:
@@ -630,26 +1331,6 @@ def _inline_html(el: Tag) -> str:
     return "".join(parts)
 
 
-def _flatten_deep(soup: BeautifulSoup) -> None:
-    """Unwrap elements nested deeper than MAX_DEPTH so markdownify cannot recurse too far."""
-    too_deep: list[Tag] = []
-    stack: list[tuple[Tag, int]] = [(soup, 0)]
-    while stack:
-        node, depth = stack.pop()
-        for child in node.contents:
-            if isinstance(child, Tag):
-                if depth + 1 > MAX_DEPTH:
-                    too_deep.append(child)
-                else:
-                    stack.append((child, depth + 1))
-    if not too_deep:
-        return
-    log.warning("HTML nested deeper than %d levels flattened", MAX_DEPTH)
-    for tag in too_deep:
-        # Keep only the text of the too-deep subtree.
-        tag.replace_with(NavigableString(tag.get_text()))
-
-
 def _normalize(markdown: str) -> str:
     """No trailing blanks, at most one blank line between blocks (not inside code
     fences), exactly one final newline."""
@@ -671,26 +1352,64 @@ def _normalize(markdown: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-
-
-def html_to_markdown(html: str, *, top_heading: int | None = None) -> str:
-    """Convert a cleaned HTML fragment to Markdown ("" for an empty fragment).
-
-    ``top_heading`` shifts the fragment's headings so that its highest one lands at
-    that level (e.g. 3 under a post title at level 2); deeper levels stop at 6.
-    """
-    if not html or html.isspace():
-        return ""
+def _parse(html: str) -> BeautifulSoup:
     # The "<body>" start keeps BeautifulSoup from taking short text for a file name.
     # lxml's builder is the fastest; huge_tree lifts libxml2's depth limit of 256.
-    soup = BeautifulSoup("<body>" + html, "lxml", huge_tree=True)
-    _flatten_deep(soup)
+    return BeautifulSoup("<body>" + html, "lxml", huge_tree=True)
+
+
+def convert(html: str, options: MarkdownOptions | None = None) -> Conversion:
+    """Convert a cleaned HTML fragment to Markdown; also say how many footnotes it wrote."""
+    options = options or MarkdownOptions()
+    if options.flavor not in FLAVORS:
+        raise ValueError(f"unknown Markdown flavor {options.flavor!r}")
+    if not html or html.isspace():
+        return Conversion("", 0)
+    soup = _parse(html)
+    notes = _prepare(soup, options.page_url)
     offset = 0
-    if top_heading is not None:
+    if options.top_heading is not None:
         levels = [int(tag.name[1]) for tag in soup.find_all(_HEADINGS)]
-        if levels:
-            offset = top_heading - min(levels)
-    converter = _Converter(heading_offset=offset)
-    markdown: str = converter.convert_soup(soup)
-    return _normalize(markdown)
+        if levels and min(levels) < options.top_heading:
+            offset = options.top_heading - min(levels)
+    converter = _Converter(
+        heading_offset=offset,
+        flavor=options.flavor,
+        footnote_start=options.footnote_start,
+        images=options.images,
+    )
+    body = _normalize(converter.convert_soup(soup))
+    if notes:
+        definitions = [
+            converter.footnote(options.footnote_start + n, note) for n, note in enumerate(notes)
+        ]
+        body = _normalize(body + "\n\n" + "\n\n".join(definitions))
+    return Conversion(body, len(notes))
+
+
+def html_to_markdown(
+    html: str,
+    *,
+    top_heading: int | None = None,
+    flavor: str = "gfm",
+    page_url: str | None = None,
+) -> str:
+    """Convert a cleaned HTML fragment to Markdown ("" for an empty fragment).
+
+    ``top_heading`` is the shallowest heading level the fragment may use: when its
+    highest heading is above it, all its headings shift down by the difference.
+    """
+    options = MarkdownOptions(flavor=flavor, top_heading=top_heading, page_url=page_url)
+    return convert(html, options).markdown
+
+
+def image_sources(html: str) -> Iterator[str]:
+    """The http(s) URLs of the images the Markdown of ``html`` shows, in order, once each."""
+    if not html or "<img" not in html:
+        return
+    seen: set[str] = set()
+    for img in _parse(html).find_all("img"):
+        src = _image_source(img)
+        if src.startswith(("http://", "https://")) and src not in seen:
+            seen.add(src)
+            yield src
