@@ -98,3 +98,22 @@ def test_completion_knows_the_shared_options():
         [sys.executable, "-m", "feedconv"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.split() == ["plain,--order"]
+
+
+def test_a_reader_that_stops_early_gives_exit_0_and_no_state_update(tmp_path):
+    state = tmp_path / "seen.json"
+    many = [str(ROOT / "examples" / name) for name in ("openstack.xml", "release-log.json")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedconv", "to-md", *many, "--state", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -n 1`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0, err.decode()
+    assert first.startswith(b"# ")
+    assert err == b""
+    assert not state.exists()  # the output was not complete: nothing is remembered

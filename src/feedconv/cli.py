@@ -149,6 +149,10 @@ FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing outpu
 # The state file is written only after the command returned, i.e. its output is written.
 
 
+class _PipeClosed(Exception):
+    """stdout's reader went away (e.g. ``| head``): exit quietly with 0."""
+
+
 def _now() -> datetime:
     """The one place that reads the clock (relative dates, state bookkeeping)."""
     return datetime.now(UTC)
@@ -202,7 +206,13 @@ def feed_input(
             if prepared is None:
                 return None
             feed, commit = prepared
-            result = command(feed=feed, **kwargs)
+            try:
+                result = command(feed=feed, **kwargs)
+            except BrokenPipeError:
+                # The reader stopped early: not a failure, but not a complete output
+                # either (no state update). Raised as a non-OSError so that click's own
+                # EPIPE handling (exit 1) does not get it first.
+                raise _PipeClosed() from None
             commit()
             return result
 
@@ -386,14 +396,18 @@ def _prepare(options: dict[str, Any], *, skip_empty: bool) -> tuple[Any, Callabl
 def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Convert web feeds (RSS, Atom, JSON Feed) to Markdown, EPUB or JSON Feed.
 
-    FEED is a file path, - for standard input, or an http(s) URL. The format is
-    detected from the content. Data goes to stdout, messages to stderr.
+    FEED is a file path, - for standard input, or an http(s) or file URL; give
+    several, or --opml FILE, to merge feeds (each post once). The format is detected
+    from the content. Every command takes the same selection options (--since,
+    --limit, --category, ...) and --state FILE to convert only what is new. Data goes
+    to stdout, messages to stderr.
 
     \b
     Examples:
       feedconv to-epub examples/openstack.xml -o openstack.epub
       feedconv to-md https://example.com/feed.xml --split posts/
       feedconv to-json feed.xml | jq '.items[].title'
+      feedconv to-epub --opml subscriptions.opml --state seen.json --since 2d -o today.epub
     """
     ctx.obj = {"quiet": quiet}
     _setup_logging(-1 if quiet else (1 if verbose else 0))
@@ -765,7 +779,7 @@ def run(argv: list[str] | None = None, **extra: Any) -> ExitCode:
     except KeyboardInterrupt:
         click.echo("feedconv: interrupted", err=True)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         _silence_stdout()
         return ExitCode.OK
     except RecursionError:
