@@ -117,3 +117,9 @@ def test_a_reader_that_stops_early_gives_exit_0_and_no_state_update(tmp_path):
     assert first.startswith(b"# ")
     assert err == b""
     assert not state.exists()  # the output was not complete: nothing is remembered
+
+
+def test_standard_input_is_read_once():
+    result = invoke("to-json", "-", "--opml", "-")
+    assert result.exit_code == 2
+    assert "standard input (-) can be read only once" in result.stderr

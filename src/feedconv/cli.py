@@ -85,17 +85,6 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
             progress.advance(task)
 
 
-def _load(feed: str) -> Any:
-    from feedconv.readers import read_feed
-    from feedconv.sources import load
-
-    source = load(feed)
-    try:
-        return read_feed(source.data, source.url, http_charset=source.charset)
-    except InputError as exc:
-        raise InputError(f"{source.name}: {exc}") from None
-
-
 @contextmanager
 def _stdout_text() -> Iterator[IO[str]]:
     stream = sys.stdout
@@ -138,7 +127,6 @@ class FeedconvGroup(click.Group):
         sys.exit(int(run(list(args) if args is not None else None, **extra)))
 
 
-FEED_ARG = click.argument("feed", metavar="FEED")
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
@@ -343,6 +331,8 @@ def _prepare(options: dict[str, Any], *, skip_empty: bool) -> tuple[Any, Callabl
             raise InputError(f"{source.name}: {exc}") from None
 
     names = list(options["feeds"] or ())
+    if "-" in names and "-" in (options["opml"] or ()):
+        raise click.UsageError("standard input (-) can be read only once: as FEED or --opml")
     for listing in options["opml"] or ():
         source = fetch(listing)
         base = source.url or (None if listing == "-" else Path(listing).resolve().as_uri())
