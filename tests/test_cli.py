@@ -256,3 +256,15 @@ def test_to_md_reads_json_feed_from_stdin():
     assert result.exit_code == 0, result.stderr
     assert "# Tidewater 2.1.0" in result.stdout
     assert "```shell\npip install --upgrade tidewater==2.1.0\n```" in result.stdout
+
+
+def test_source_of_merged_items_survives_a_json_round_trip():
+    merged = invoke("to-json", str(ATOM), str(JSONFEED))
+    assert merged.exit_code == 0, merged.stderr
+    items = json.loads(merged.stdout)["items"]
+    assert {item["_feedconv"]["source"] for item in items} == {
+        "Field Notes",
+        "Tidewater release log",
+    }
+    again = invoke("to-json", "-", input=merged.stdout)
+    assert json.loads(again.stdout)["items"] == items

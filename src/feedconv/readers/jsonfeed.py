@@ -119,7 +119,15 @@ def read_item(
         content_text=None if content_html else content_text,
         image=_url(item.get("image"), base) or _url(item.get("banner_image"), base),
         language=_string(item.get("language")),
+        source=_source(item.get("_feedconv")),
     )
+
+
+def _source(extension: Any) -> str | None:
+    """The feed a merged item came from, as feedconv's own JSON Feed extension says."""
+    if isinstance(extension, dict):
+        return c.plain(_string(extension.get("source")))
+    return None
 
 
 def _string(value: Any) -> str | None:

@@ -58,6 +58,8 @@ def item_dict(entry: Entry) -> dict[str, Any]:
         ("tags", list(entry.categories) or None),
         ("language", entry.language),
         ("attachments", [attachment_dict(e) for e in entry.enclosures] or None),
+        # JSON Feed extension (keys starting with "_"): the feed a merged item came from.
+        ("_feedconv", {"source": entry.source} if entry.source else None),
     ]
     out = {key: value for key, value in fields if value is not None}
     if "content_html" not in out and "content_text" not in out:
