@@ -239,3 +239,9 @@ def test_cli_merged_markdown_is_one_stream():
         "Alpha",
     ]
 
+
+def test_cli_merged_book_is_valid(tmp_path, epubcheck):
+    book = tmp_path / "digest.epub"
+    result = invoke("to-epub", "--opml", str(OPML), str(OTHER), "-o", str(book))
+    assert result.exit_code == 0, result.stderr
+    assert epubcheck(book) == ([], [])

@@ -1,0 +1,1 @@
+"""Writers: turn a Feed into an output format (Markdown, EPUB, JSON Feed)."""
