@@ -61,3 +61,16 @@ def test_to_md_split_writes_every_post(feed, tmp_path):
     document = CliRunner().invoke(cli, ["to-md", str(feed)])
     assert document.exit_code == 0, document.stderr
     assert document.stdout.startswith("# ")
+
+
+def test_every_corpus_feed_makes_a_valid_book(epubcheck):
+    books = {}
+    for feed in FEEDS:
+        result = CliRunner().invoke(cli, ["to-epub", str(feed), "-o", "-"])
+        assert result.exit_code == 0, (feed.name, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stdout_bytes.startswith(b"PK")
+        books[feed.stem] = result.stdout_bytes
+    reports = epubcheck.many(books)
+    failures = {name: report for name, report in reports.items() if report != ([], [])}
+    assert failures == {}
