@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import logging
 import os
 import sys
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import click
 
@@ -59,11 +60,12 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
-    """Iterate with a transient rich progress bar on stderr, only on a terminal."""
+def _progress(items: Iterable[T], total: int | None, label: str) -> Iterator[T]:
+    """Iterate with a transient rich progress bar on stderr, only on a terminal.
+    ``total=None`` (a streamed input) counts without a bar."""
     ctx = click.get_current_context(silent=True)
     quiet = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
-    if quiet or total < 2 or not _stderr_is_terminal():
+    if quiet or (total is not None and total < 2) or not _stderr_is_terminal():
         yield from items
         return
     from rich.console import Console
@@ -152,6 +154,27 @@ def _cache_dir() -> Path:
     return root / "feedconv" / "http"
 
 
+class _Size(click.ParamType):
+    """A byte count: 1000, 64K, 200M, 1G (powers of 1024)."""
+
+    name = "SIZE"
+    _UNITS: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B")
+        unit = text[-1:] if text[-1:] in self._UNITS else ""
+        number = text[: len(text) - len(unit)]
+        try:
+            size = int(float(number) * self._UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 200M or 1G", param, ctx)
+        if size <= 0:
+            self.fail("the size must be positive", param, ctx)
+        return size
+
+
 class _When(click.ParamType):
     name = "DATE"
 
@@ -171,18 +194,24 @@ class _When(click.ParamType):
 
 _INPUT_PARAMS = (
     "feeds", "opml", "strict", "state", "since", "until", "limit", "categories",
-    "select_author", "match", "order", "undated", "no_cache", "timeout", "quiet", "verbose",
+    "select_author", "match", "order", "undated", "no_cache", "timeout", "max_size",
+    "quiet", "verbose",
 )  # fmt: skip
 
 
 def feed_input(
-    *, author_flags: tuple[str, ...] = ("--author", "--by-author"), state: bool = True
+    *,
+    author_flags: tuple[str, ...] = ("--author", "--by-author"),
+    state: bool = True,
+    stream: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command FEED... plus the source, selection and state options.
 
     ``author_flags``: to-epub uses ``--author`` for the book's author, so there the
     filter is only ``--by-author``. ``state=False`` leaves out ``--state`` (info) and
-    keeps an empty selection (no "nothing to do" short cut).
+    keeps an empty selection (no "nothing to do" short cut). ``stream=True``: the
+    command also receives ``entries``, an iterator that streams one local feed file
+    item by item when nothing needs the whole feed (no merge, state or date order).
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,10 +219,22 @@ def feed_input(
         def wrapper(**kwargs: Any) -> Any:
             options = {name: kwargs.pop(name, None) for name in _INPUT_PARAMS}
             _apply_verbosity(options["quiet"], options["verbose"])
-            prepared = _prepare(options, skip_empty=state)
+            streamed = _open_stream(options) if stream else None
+            if streamed is not None:
+                head, entries = streamed
+                first = next(entries, None)
+                if first is None:
+                    _note("no items match the selection; nothing written")
+                    return None
+                kwargs["entries"] = itertools.chain([first], entries)
+                prepared: tuple[Any, Callable[[], None]] | None = (head, lambda: None)
+            else:
+                prepared = _prepare(options, skip_empty=state)
             if prepared is None:
                 return None
             feed, commit = prepared
+            if stream and "entries" not in kwargs:
+                kwargs["entries"] = iter(feed.entries)
             try:
                 result = command(feed=feed, **kwargs)
             except BrokenPipeError:
@@ -281,6 +322,14 @@ def feed_input(
                 show_default=True,
                 help="Network timeout per URL.",
             ),
+            click.option(
+                "--max-size",
+                type=_Size(),
+                default="512M",
+                metavar="SIZE",
+                show_default=True,
+                help="Refuse an input larger than SIZE (bytes, or with K, M, G).",
+            ),
             click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr."),
             click.option("-v", "--verbose", is_flag=True, help="Print more detail on stderr."),
         ]
@@ -289,6 +338,63 @@ def feed_input(
         return wrapper
 
     return decorate
+
+
+def _local_path(name: str) -> Path | None:
+    """The file a FEED names, when it is a local file (a path or a file: URL)."""
+    from urllib.parse import unquote, urlsplit
+
+    if name == "-":
+        return None
+    scheme = urlsplit(name).scheme.lower()
+    if scheme == "file":
+        return Path(unquote(urlsplit(name).path))
+    if "://" in name:
+        return None
+    return Path(name)
+
+
+def _open_stream(options: dict[str, Any]) -> tuple[Any, Iterator[Any]] | None:
+    """Stream one local feed file with lazy selection, or None when the command must
+    read the whole input (several feeds, OPML, stdin, a URL, --state, a date order)."""
+    from feedconv.readers.stream import stream_feed
+    from feedconv.select import Order, Selection, Undated, iter_filtered
+
+    names = list(options["feeds"] or ())
+    order = options["order"] or "feed"
+    if len(names) != 1 or options["opml"] or options.get("state") or order != "feed":
+        return None
+    path = _local_path(names[0])
+    if path is None or not path.is_file():
+        return None
+    try:
+        head, entries = stream_feed(path, max_bytes=options["max_size"])
+    except InputError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise InputError(f"{names[0]}: {exc}") from None
+    selection = Selection(
+        since=options["since"],
+        until=options["until"],
+        limit=options["limit"],
+        categories=tuple(options["categories"] or ()),
+        author=options["select_author"],
+        match=options["match"],
+        order=Order.FEED,
+        undated=Undated(options["undated"] or "keep"),
+    )
+    chosen = iter_filtered(_named_errors(names[0], entries), selection)
+    if selection.limit is not None:
+        chosen = itertools.islice(chosen, max(selection.limit, 0))
+    return head, chosen
+
+
+def _named_errors(name: str, entries: Iterator[Any]) -> Iterator[Any]:
+    """Errors raised while streaming name the feed, like errors raised while reading."""
+    try:
+        yield from entries
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _apply_verbosity(quiet: bool | None, verbose: bool | None) -> None:
@@ -315,14 +421,16 @@ def _prepare(options: dict[str, Any], *, skip_empty: bool) -> tuple[Any, Callabl
     from feedconv.readers import read_feed
     from feedconv.readers.opml import read_opml
     from feedconv.select import Order, Selection, Undated, select_entries
-    from feedconv.sources import Source, load
+    from feedconv.sources import DEFAULT_MAX_BYTES, Source, load
     from feedconv.state import read_state, write_state
 
     cache = None if options["no_cache"] else _cache_dir()
     timeout = float(options["timeout"] or 30.0)
 
+    max_bytes = options["max_size"] or DEFAULT_MAX_BYTES
+
     def fetch(name: str) -> Source:
-        return load(name, timeout=timeout, cache_dir=cache)
+        return load(name, timeout=timeout, cache_dir=cache, max_bytes=max_bytes)
 
     def parse(source: Source) -> Any:
         try:
@@ -409,8 +517,10 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 )
 @click.option("--lines", is_flag=True, help="One JSON item per line (JSON Lines) instead.")
 @FORCE_OPT
-@feed_input()
-def to_json(feed: Any, output: str | None, lines: bool, force: bool) -> None:
+@feed_input(stream=True)
+def to_json(
+    feed: Any, entries: Iterator[Any], output: str | None, lines: bool, force: bool
+) -> None:
     """Print the feed as JSON Feed 1.1, items in document order.
 
     \b
@@ -421,8 +531,7 @@ def to_json(feed: Any, output: str | None, lines: bool, force: bool) -> None:
     """
     from feedconv.writers import jsonfeed
 
-    parsed = feed
-    chunks = jsonfeed.dump_lines(parsed.entries) if lines else iter([jsonfeed.dump_feed(parsed)])
+    chunks = jsonfeed.dump_lines(entries) if lines else jsonfeed.iter_document(feed, entries)
     _write_text_output(output, chunks, force)
 
 
@@ -508,10 +617,20 @@ def to_json(feed: Any, output: str | None, lines: bool, force: bool) -> None:
     show_default=True,
     help="With --images download: images fetched at the same time.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Convert posts in N processes (default: all cores; small feeds use one).",
+)
 @FORCE_OPT
-@feed_input()
+@feed_input(stream=True)
 def to_md(
     feed: Any,
+    entries: Iterator[Any],
+    jobs: int | None,
     output: str | None,
     split_dir: Path | None,
     flavor: str,
@@ -560,13 +679,26 @@ def to_md(
             )
     if images_dir is not None and images != "download":
         raise click.UsageError("--images-dir needs --images download")
-    parsed = feed
+    mapper = _mapper(jobs)
     if split_dir is None:
         chunks = markdown.render_document(
-            parsed, _progress(parsed.entries, len(parsed.entries), "Converting"), flavor=flavor
+            feed, _progress(entries, None, "Converting"), flavor=flavor, mapper=mapper
         )
         _write_text_output(output, chunks, force)
         return
+    options = markdown.PostOptions(front_matter=front_matter, fields=field_list, flavor=flavor)
+    if images != "download" and _is_empty_dir(split_dir):
+        try:
+            markdown.check_template(template)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--filename") from None
+        written = _write_split_stream(split_dir, entries, template, options, mapper)
+        if not (ctx.find_root().obj or {}).get("quiet"):
+            click.echo(f"{written} written, 0 unchanged", err=True)
+        return
+    from dataclasses import replace
+
+    parsed = replace(feed, entries=tuple(entries))
     from feedconv.writers._files import safe_join
 
     try:
@@ -590,7 +722,6 @@ def to_md(
             ),
         )
         fetched = {url: (image.data, image.extension) for url, image in got.items()}
-    options = markdown.PostOptions(front_matter=front_matter, fields=field_list, flavor=flavor)
     files = markdown.split_files(parsed.entries, names, options, fetched, images_dir)
     targets = [(safe_join(split_dir, name), data) for name, data in files]
     report = markdown.sync_files(
@@ -598,6 +729,45 @@ def to_md(
     )
     if not (ctx.find_root().obj or {}).get("quiet"):
         click.echo(f"{report.written} written, {report.unchanged} unchanged", err=True)
+
+
+def _mapper(jobs: int | None) -> Any:
+    """An order-keeping map over posts in ``jobs`` processes (default: every core)."""
+    from feedconv.parallel import default_jobs
+
+    count = jobs or default_jobs()
+    return functools.partial(_ordered_map, count) if count > 1 else None
+
+
+def _ordered_map(jobs: int, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    from feedconv.parallel import ordered_map
+
+    return ordered_map(func, items, jobs=jobs)
+
+
+def _is_empty_dir(path: Path) -> bool:
+    if not path.exists():
+        return True
+    return path.is_dir() and not path.is_symlink() and next(path.iterdir(), None) is None
+
+
+def _write_split_stream(
+    root: Path, entries: Iterator[Any], template: str, options: Any, mapper: Any
+) -> int:
+    """One file per post into a new or empty folder, post by post: nothing to compare
+    with, so nothing is held but the posts being converted."""
+    from feedconv.writers import markdown
+    from feedconv.writers._files import atomic_write, safe_join
+
+    for_names, for_files = itertools.tee(entries)
+    names = markdown.iter_post_filenames(for_names, template)
+    convert = functools.partial(markdown.post_file, options)
+    files = (mapper or map)(convert, for_files)
+    written = 0
+    for name, data in _progress(zip(names, files, strict=True), None, "Writing posts"):
+        atomic_write(safe_join(root, name), data)
+        written += 1
+    return written
 
 
 @cli.command("to-epub")

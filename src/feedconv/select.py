@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -182,10 +182,14 @@ def _mentions(entry: Entry, needle: str) -> bool:
 
 def filter_entries(entries: Iterable[Entry], selection: Selection) -> list[Entry]:
     """The entries that pass every filter of ``selection``, in their original order."""
+    return list(iter_filtered(entries, selection))
+
+
+def iter_filtered(entries: Iterable[Entry], selection: Selection) -> Iterator[Entry]:
+    """:func:`filter_entries`, lazily, for streamed entries."""
     wanted = frozenset(_fold(c) for c in selection.categories if _fold(c))
     author = _fold(selection.author)
     needle = _fold(selection.match)
-    kept = []
     for entry in entries:
         if not _in_window(entry, selection):
             continue
@@ -195,8 +199,7 @@ def filter_entries(entries: Iterable[Entry], selection: Selection) -> list[Entry
             continue
         if needle and not _mentions(entry, needle):
             continue
-        kept.append(entry)
-    return kept
+        yield entry
 
 
 # --------------------------------------------------------------------------- order

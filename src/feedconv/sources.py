@@ -29,7 +29,7 @@ from feedconv.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
 USER_AGENT = f"feedconv/{__version__} (+https://pypi.org/project/feedconv/)"
 

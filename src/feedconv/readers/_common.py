@@ -52,7 +52,9 @@ NS_ALIASES = {
     "http://purl.org/rss/1.0": NS["rss1"],
     "http://purl.org/rss/1.0/modules/slash": NS["slash"],
 }
-_ALIAS_MARKS = tuple(uri.encode("ascii") for uri in NS_ALIASES)
+# As declared (followed by the closing quote), so that an alias that is a prefix of
+# the canonical URI ("…/elements/1.1" of "…/elements/1.1/") does not match it.
+ALIAS_MARKS = tuple(uri.encode("ascii") + quote for uri in NS_ALIASES for quote in (b'"', b"'"))
 
 
 def normalize_namespaces(root: etree._Element, data: bytes) -> None:
@@ -61,7 +63,7 @@ def normalize_namespaces(root: etree._Element, data: bytes) -> None:
     The tree is only walked when the raw bytes mention an alias, so the common case
     costs one substring search per alias.
     """
-    if not any(mark in data for mark in _ALIAS_MARKS):
+    if not any(mark in data for mark in ALIAS_MARKS):
         return
     for el in root.iter():
         tag = el.tag

@@ -80,6 +80,43 @@ def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.
     return parser
 
 
+def make_pull_parser(*, base_url: str | None = None) -> etree.XMLPullParser:
+    """The hardened parser for streaming: the same flags as :func:`make_parser`, fed
+    chunk by chunk, reporting start and end events."""
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        base_url=base_url,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    parser.resolvers.add(_RefuseExternal())
+    return parser
+
+
+def needs_repair_pass(head: bytes) -> bool:
+    """True when a document starting with ``head`` must be read whole, with the repair
+    pass, rather than streamed: a DOCTYPE (entities), a single-byte encoding
+    declaration (which may lie), a BOM-less UTF-16/32 guess, or space before the
+    declaration."""
+    if b"<!DOCTYPE" in head or b"\x00" in head[:4]:
+        return True
+    if _strip_leading_space(head) is not head:
+        return True
+    declared = _DECLARED_ENCODING.match(head)
+    return declared is not None and _is_single_byte(declared.group(1).decode("ascii"))
+
+
+def suspicious_chunk(chunk: bytes) -> bool:
+    """True when a chunk of a streamed document shows what only the repair pass can
+    fix (encoded surrogates, double-encoded UTF-8)."""
+    return bool(_UTF8_SURROGATE.search(chunk)) or any(m in chunk for m in _DOUBLE_ENCODED_MARKS)
+
+
 def parse_xml(
     data: bytes, *, base_url: str | None = None, http_charset: str | None = None
 ) -> etree._Element:

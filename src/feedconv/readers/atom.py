@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from lxml import etree
 
@@ -26,7 +27,20 @@ class _Names:
         return tuple(f"{{{self.ns}}}{name}" for name in names)
 
 
+ENTRY_TAGS = (f"{{{NS['atom']}}}entry", f"{{{NS['atom03']}}}entry")
+
+
 def read(root: etree._Element, feed_url: str | None) -> Feed:
+    feed, read_one = read_header(root, feed_url)
+    ns = c.namespace(root) or NS["atom"]
+    entries = c.children(root, _Names(ns)("entry"))
+    return replace(feed, entries=tuple(read_one(entry) for entry in entries))
+
+
+def read_header(
+    root: etree._Element, feed_url: str | None
+) -> tuple[Feed, Callable[[etree._Element], Entry]]:
+    """The feed's fields (no entries yet) and the function that reads one entry."""
     ns = c.namespace(root) or NS["atom"]
     a = _Names(ns)
     version = "atom0.3" if ns == NS["atom03"] else "atom1.0"
@@ -35,7 +49,7 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
     self_link = _link(root, a, base, "self")
     authors = _authors(root, a, base)
     title = _text_construct_plain(c.first(root, a("title")))
-    return Feed(
+    feed = Feed(
         title=title,
         format=version,
         home_page_url=home,
@@ -46,19 +60,8 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
         icon=c.resolve(c.text(c.first(root, a("logo"))), base),
         favicon=c.resolve(c.text(c.first(root, a("icon"))), base),
         updated=c.first_date(root, a("updated", "modified")),
-        entries=tuple(iter_entries(root, a, home, feed_url, authors)),
     )
-
-
-def iter_entries(
-    root: etree._Element,
-    a: _Names,
-    home: str | None,
-    feed_url: str | None,
-    feed_authors: tuple[Author, ...],
-) -> Iterator[Entry]:
-    for entry in c.children(root, a("entry")):
-        yield read_entry(entry, a, home, feed_url, feed_authors)
+    return feed, lambda entry: read_entry(entry, a, home, feed_url, authors)
 
 
 def read_entry(

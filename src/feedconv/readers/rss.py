@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from lxml import etree
 
@@ -54,7 +55,24 @@ def detect_version(root: etree._Element) -> str:
     return "rss2.0"
 
 
+ENTRY_TAGS = ITEM
+
+
 def read(root: etree._Element, feed_url: str | None) -> Feed:
+    feed, read_entry = read_header(root, feed_url)
+    return replace(feed, entries=tuple(read_entry(item) for item in root.iter(*ITEM)))
+
+
+def read_header(
+    root: etree._Element, feed_url: str | None
+) -> tuple[Feed, Callable[[etree._Element], Entry]]:
+    """The channel's fields (no entries yet) and the function that reads one item.
+
+    Items may sit inside the channel (RSS 0.9x/2.0), beside it (RSS 1.0), or nested
+    in an unclosed item that recovery kept; callers find them with ``ENTRY_TAGS``.
+    Only what precedes the first item is needed, so a streaming reader can call this
+    as soon as the first item is complete.
+    """
     channel = c.first(root, CHANNEL)
     if channel is None:
         channel = root
@@ -73,7 +91,7 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
     language = c.plain(c.text(c.first(channel, LANGUAGE))) or c.plain(
         c.text(c.first(channel, [q("dc", "language")]))
     )
-    return Feed(
+    feed = Feed(
         title=c.plain_title(c.text(c.first(channel, TITLE))),
         format=detect_version(root),
         home_page_url=link,
@@ -83,20 +101,8 @@ def read(root: etree._Element, feed_url: str | None) -> Feed:
         authors=authors,
         icon=icon,
         updated=c.first_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
-        entries=tuple(iter_entries(root, link, feed_url, authors)),
     )
-
-
-def iter_entries(
-    root: etree._Element,
-    channel_link: str | None,
-    feed_url: str | None,
-    feed_authors: tuple[Author, ...],
-) -> Iterator[Entry]:
-    """Items in document order, wherever they sit: inside the channel (RSS 0.9x/2.0),
-    beside it (RSS 1.0), or nested in an unclosed item that recovery kept."""
-    for item in root.iter(*ITEM):
-        yield read_item(item, channel_link, feed_url, feed_authors)
+    return feed, lambda item: read_item(item, link, feed_url, authors)
 
 
 def read_item(

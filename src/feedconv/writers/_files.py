@@ -7,7 +7,7 @@ import contextlib
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from feedconv.errors import OutputError
@@ -43,8 +43,12 @@ def slugify(text: str | None, fallback: str = "post") -> str:
 
 def unique_names(names: Iterable[str]) -> list[str]:
     """Make names unique (case-insensitively, as on macOS and Windows) by adding -2, -3…"""
+    return list(iter_unique_names(names))
+
+
+def iter_unique_names(names: Iterable[str]) -> Iterator[str]:
+    """:func:`unique_names`, one name at a time."""
     seen: set[str] = set()
-    result = []
     for name in names:
         stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
         candidate = name
@@ -53,8 +57,7 @@ def unique_names(names: Iterable[str]) -> list[str]:
             candidate = f"{stem}-{n}{dot}{ext}"
             n += 1
         seen.add(candidate.casefold())
-        result.append(candidate)
-    return result
+        yield candidate
 
 
 def safe_join(root: Path, relative: str) -> Path:

@@ -86,7 +86,28 @@ def feed_dict(feed: Feed, entries: Iterable[Entry] | None = None) -> dict[str, A
 
 def dump_feed(feed: Feed, entries: Iterable[Entry] | None = None) -> str:
     """The whole feed as one pretty-printed JSON Feed document, ending in a newline."""
-    return json.dumps(feed_dict(feed, entries), ensure_ascii=False, indent=2) + "\n"
+    return "".join(iter_document(feed, entries))
+
+
+def iter_document(feed: Feed, entries: Iterable[Entry] | None = None) -> Iterator[str]:
+    """The JSON Feed document in pieces, one item at a time, so that a streamed feed
+    is never held whole. The bytes are those of ``json.dumps(feed_dict(feed),
+    indent=2)`` plus a final newline."""
+    head = feed_dict(feed, ())
+    del head["items"]
+    opening = json.dumps(head, ensure_ascii=False, indent=2)
+    # '{\n  "version": …\n}' → everything up to the closing brace, then the items.
+    prefix = opening[:-2] + ',\n  "items": ['
+    first = True
+    for entry in feed.entries if entries is None else entries:
+        item = json.dumps(item_dict(entry), ensure_ascii=False, indent=2)
+        yield ("" if not first else prefix) + ("\n" if first else ",\n") + _indent(item)
+        first = False
+    yield (prefix + "]\n}\n") if first else "\n  ]\n}\n"
+
+
+def _indent(text: str) -> str:
+    return "    " + text.replace("\n", "\n    ")
 
 
 def dump_lines(entries: Iterable[Entry]) -> Iterator[str]:

@@ -12,8 +12,10 @@ nothing that did not change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import itertools
 import json
 import posixpath
 import string
@@ -26,7 +28,10 @@ from typing import Any
 from feedconv.errors import OutputError
 from feedconv.markdown import FLAVORS, MarkdownOptions, convert, image_sources
 from feedconv.model import Entry, Feed
-from feedconv.writers._files import atomic_write, check_writable, slugify, unique_names
+from feedconv.writers._files import atomic_write, check_writable, iter_unique_names, slugify
+
+# Maps a function over entries, lazily and in order: builtin ``map`` or a parallel one.
+Mapper = Callable[[Callable[[Entry], Any], Iterable[Entry]], Iterator[Any]]
 
 __all__ = [
     "DEFAULT_FILENAME",
@@ -138,19 +143,18 @@ def post_body(
 
 
 def byline(entry: Entry) -> str:
+    """One compact line under a post's heading: date · by authors · in tags · link."""
     parts = []
     if entry.date:
         parts.append(display_date(entry.date))
     names = [a.label() for a in entry.authors if a.label()]
     if names:
         parts.append("by " + ", ".join(escape_inline(n) for n in names if n))
+    if entry.categories:
+        parts.append("in " + ", ".join(escape_inline(t) for t in entry.categories))
     if entry.link:
         parts.append(f"[original]({_link_target(entry.link)})")
-    line = " · ".join(parts)
-    if entry.categories:
-        tags = ", ".join(escape_inline(t) for t in entry.categories)
-        line = f"{line}  \nTags: {tags}" if line else f"Tags: {tags}"
-    return line
+    return " · ".join(parts)
 
 
 def _section(entry: Entry, flavor: str, footnote_start: int) -> tuple[str, int]:
@@ -174,9 +178,20 @@ def render_section(entry: Entry, flavor: str = "gfm") -> str:
 
 
 def render_document(
-    feed: Feed, entries: Iterable[Entry] | None = None, *, flavor: str = "gfm"
+    feed: Feed,
+    entries: Iterable[Entry] | None = None,
+    *,
+    flavor: str = "gfm",
+    mapper: Mapper | None = None,
 ) -> Iterator[str]:
-    """The feed as one Markdown document, yielded post by post."""
+    """The feed as one Markdown document, yielded post by post.
+
+    ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
+    converts the sections, possibly in other processes. Footnote numbers continue
+    across the document; a section converted ahead with numbers from 1 is converted
+    again, here, when its numbers must start later, so the bytes never depend on the
+    mapper.
+    """
     head = f"# {escape_inline(feed.title or 'Untitled feed')}\n"
     about = []
     if feed.description:
@@ -186,11 +201,31 @@ def render_document(
     if about:
         head += "\n" + "  \n".join(about) + "\n"
     yield head
+    source = feed.entries if entries is None else entries
     footnote = 1
-    for entry in feed.entries if entries is None else entries:
-        section, notes = _section(entry, flavor, footnote)
+    if mapper is None:
+        for entry in source:
+            section, notes = _section(entry, flavor, footnote)
+            footnote += notes
+            yield "\n" + section
+        return
+    ahead, behind = itertools.tee(source)
+    converted = mapper(functools.partial(first_section, flavor), ahead)
+    for entry, (section, notes) in zip(behind, converted, strict=True):
+        if notes and footnote != 1:
+            section, notes = _section(entry, flavor, footnote)
         footnote += notes
         yield "\n" + section
+
+
+def first_section(flavor: str, entry: Entry) -> tuple[str, int]:
+    """A post as a section with footnotes numbered from 1 (picklable, for mappers)."""
+    return _section(entry, flavor, 1)
+
+
+def post_file(options: PostOptions, entry: Entry) -> bytes:
+    """A post as a stand-alone file's bytes (picklable, for mappers)."""
+    return render_post(entry, options).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- front matter
@@ -305,9 +340,19 @@ def post_filenames(entries: Iterable[Entry], template: str = DEFAULT_FILENAME) -
     """One relative file name per post from ``template``, unique case-insensitively:
     a repeated slug becomes ``slug-2``, ``slug-3``… (so ``{slug}/index.md`` stays a folder
     per post)."""
+    return list(iter_post_filenames(entries, template))
+
+
+def iter_post_filenames(
+    entries: Iterable[Entry], template: str = DEFAULT_FILENAME
+) -> Iterator[str]:
+    """:func:`post_filenames`, one name at a time, for streamed entries."""
     check_template(template)
-    names: list[str] = []
     seen: set[str] = set()
+    return iter_unique_names(_slugged_names(entries, template, seen))
+
+
+def _slugged_names(entries: Iterable[Entry], template: str, seen: set[str]) -> Iterator[str]:
     for index, entry in enumerate(entries, start=1):
         base = slugify(entry.title, fallback="post")
         name = _render_name(template, entry, base, index)
@@ -318,9 +363,8 @@ def post_filenames(entries: Iterable[Entry], template: str = DEFAULT_FILENAME) -
                 break  # the template does not use {slug}: fall back to a suffix
             name = candidate
             n += 1
-        names.append(name)
         seen.add(name.casefold())
-    return unique_names(names)
+        yield name
 
 
 def _link_target(url: str) -> str:

@@ -1,0 +1,173 @@
+"""Streaming read of a feed file: the header first, then one entry at a time.
+
+An XML feed is fed to the hardened pull parser in chunks; each finished item is read
+into an :class:`Entry` and its element is cleared, so memory holds one item at a time
+whatever the size of the file. Anything the strict streaming parse cannot handle (a
+DOCTYPE, a doubtful encoding, ill-formed XML, a misspelled namespace) falls back to
+:func:`feedconv.readers.read_feed` on the whole file, with its repairs and warnings;
+entries already delivered are not delivered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from feedconv.errors import InputError
+from feedconv.model import Entry, Feed
+from feedconv.readers import atom, read_feed, rss
+from feedconv.readers._common import ALIAS_MARKS, NS, local_name, namespace
+from feedconv.readers._xml import make_pull_parser, needs_repair_pass, suspicious_chunk
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 16
+_OVERLAP = 64
+_JSON_START = (b"{", b"[")
+
+
+class _Fallback(Exception):
+    """The streaming parse gave up; read the whole file with repairs instead."""
+
+
+def stream_feed(
+    path: Path, url: str | None = None, *, max_bytes: int | None = None
+) -> tuple[Feed, Iterator[Entry]]:
+    """Read the feed file at ``path``: its header (a Feed without entries) and an
+    iterator over its entries in document order."""
+    try:
+        size = path.stat().st_size
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if max_bytes is not None and size > max_bytes:
+        handle.close()
+        raise InputError(f"{path}: input is larger than the {max_bytes:,}-byte limit")
+    head = handle.read(CHUNK)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in _JSON_START or needs_repair_pass(head):
+        handle.close()
+        return _whole(path, url, skip=0)
+    stream = _XmlStream(handle, head, url)
+    try:
+        feed = stream.prime()
+    except _Fallback:
+        handle.close()
+        return _whole(path, url, skip=0)
+    return feed, _entries(stream, path, url)
+
+
+def _whole(path: Path, url: str | None, skip: int) -> tuple[Feed, Iterator[Entry]]:
+    feed = read_feed(path.read_bytes(), url)
+    entries = feed.entries[skip:]
+    return _header(feed), iter(entries)
+
+
+def _header(feed: Feed) -> Feed:
+    from dataclasses import replace
+
+    return replace(feed, entries=())
+
+
+def _entries(stream: _XmlStream, path: Path, url: str | None) -> Iterator[Entry]:
+    delivered = 0
+    try:
+        for entry in stream.entries():
+            delivered += 1
+            yield entry
+    except _Fallback:
+        log.debug("streaming parse of %s stopped after %d items; re-reading", path, delivered)
+        yield from _whole(path, url, skip=delivered)[1]
+    finally:
+        stream.close()
+
+
+class _XmlStream:
+    def __init__(self, handle: BinaryIO, head: bytes, url: str | None) -> None:
+        self.handle = handle
+        self.pending = [head]
+        self.parser = make_pull_parser(base_url=url)
+        self.url = url
+        self.root: etree._Element | None = None
+        self.read_entry: Callable[[etree._Element], Entry] | None = None
+        self.entry_tags: frozenset[str] = frozenset()
+        self.first: etree._Element | None = None
+        self.tail = b""
+        self.done = False
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def _events(self) -> Iterator[tuple[str, etree._Element]]:
+        while not self.done:
+            chunk = self.pending.pop() if self.pending else self.handle.read(CHUNK)
+            if chunk:
+                window = self.tail + chunk
+                if suspicious_chunk(window) or any(m in window for m in ALIAS_MARKS):
+                    raise _Fallback()
+                self.tail = chunk[-_OVERLAP:]
+            try:
+                if chunk:
+                    self.parser.feed(chunk)
+                else:
+                    self.done = True
+                    self.parser.close()
+                events = list(self.parser.read_events())
+            except (etree.XMLSyntaxError, UnicodeDecodeError, ValueError):
+                raise _Fallback() from None
+            yield from events  # type: ignore[misc]
+
+    def prime(self) -> Feed:
+        """Parse up to the end of the first entry (or of the document) and read the
+        header from what precedes it."""
+        self._iter = self._events()
+        for event, element in self._iter:
+            if event == "start" and self.root is None:
+                self.root = element
+                self._choose_reader(element)
+            elif event == "end" and element.tag in self.entry_tags and self._is_entry(element):
+                self.first = element
+                break
+        if self.root is None:
+            raise _Fallback()
+        reader = rss if self.entry_tags == frozenset(rss.ENTRY_TAGS) else atom
+        feed, self.read_entry = reader.read_header(self.root, self.url)
+        return feed
+
+    def _choose_reader(self, root: etree._Element) -> None:
+        name = local_name(root)
+        if name == "feed" and namespace(root) in (NS["atom"], NS["atom03"], None):
+            self.entry_tags = frozenset(atom.ENTRY_TAGS)
+        elif name in ("rss", "RDF", "channel"):
+            self.entry_tags = frozenset(rss.ENTRY_TAGS)
+        else:
+            raise _Fallback()  # read_feed gives the proper "not a feed" error
+
+    def _is_entry(self, element: etree._Element) -> bool:
+        if self.entry_tags == frozenset(atom.ENTRY_TAGS):
+            return element.getparent() is self.root
+        return True
+
+    def entries(self) -> Iterator[Entry]:
+        assert self.read_entry is not None
+        if self.first is not None:
+            yield self._take(self.first)
+            self.first = None
+        for event, element in self._iter:
+            if event == "end" and element.tag in self.entry_tags and self._is_entry(element):
+                yield self._take(element)
+
+    def _take(self, element: etree._Element) -> Entry:
+        assert self.read_entry is not None
+        entry = self.read_entry(element)
+        element.clear()
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]
+        return entry
