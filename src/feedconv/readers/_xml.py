@@ -80,11 +80,12 @@ def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.
     return parser
 
 
-def make_pull_parser(*, base_url: str | None = None) -> etree.XMLPullParser:
+def make_pull_parser(*, tags: tuple[str, ...], base_url: str | None = None) -> etree.XMLPullParser:
     """The hardened parser for streaming: the same flags as :func:`make_parser`, fed
-    chunk by chunk, reporting start and end events."""
+    chunk by chunk, reporting the end of the elements named in ``tags``."""
     parser = etree.XMLPullParser(
-        events=("start", "end"),
+        events=("end",),
+        tag=tags,
         base_url=base_url,
         resolve_entities=False,
         no_network=True,
@@ -114,7 +115,9 @@ def needs_repair_pass(head: bytes) -> bool:
 def suspicious_chunk(chunk: bytes) -> bool:
     """True when a chunk of a streamed document shows what only the repair pass can
     fix (encoded surrogates, double-encoded UTF-8)."""
-    return bool(_UTF8_SURROGATE.search(chunk)) or any(m in chunk for m in _DOUBLE_ENCODED_MARKS)
+    if b"\xed" in chunk and _UTF8_SURROGATE.search(chunk):
+        return True
+    return b"\xc3" in chunk and any(m in chunk for m in _DOUBLE_ENCODED_MARKS)
 
 
 def parse_xml(

@@ -87,28 +87,37 @@ def _entries(stream: _XmlStream, path: Path, url: str | None) -> Iterator[Entry]
         stream.close()
 
 
+_ENTRY_TAGS = (*rss.ENTRY_TAGS, *atom.ENTRY_TAGS)
+
+
 class _XmlStream:
+    """The pull parser reports the end of items/entries only; what precedes the first
+    one is read as the header from the partial tree."""
+
     def __init__(self, handle: BinaryIO, head: bytes, url: str | None) -> None:
         self.handle = handle
         self.pending = [head]
-        self.parser = make_pull_parser(base_url=url)
+        self.parser = make_pull_parser(tags=_ENTRY_TAGS, base_url=url)
         self.url = url
         self.root: etree._Element | None = None
+        self.atom = False
         self.read_entry: Callable[[etree._Element], Entry] | None = None
-        self.entry_tags: frozenset[str] = frozenset()
         self.first: etree._Element | None = None
         self.tail = b""
         self.done = False
+        self._iter: Iterator[etree._Element] = iter(())
 
     def close(self) -> None:
         self.handle.close()
 
-    def _events(self) -> Iterator[tuple[str, etree._Element]]:
+    def _events(self) -> Iterator[etree._Element]:
         while not self.done:
             chunk = self.pending.pop() if self.pending else self.handle.read(CHUNK)
             if chunk:
                 window = self.tail + chunk
-                if suspicious_chunk(window) or any(m in window for m in ALIAS_MARKS):
+                if suspicious_chunk(window) or (
+                    b"xmlns" in window and any(m in window for m in ALIAS_MARKS)
+                ):
                     raise _Fallback()
                 self.tail = chunk[-_OVERLAP:]
             try:
@@ -116,50 +125,52 @@ class _XmlStream:
                     self.parser.feed(chunk)
                 else:
                     self.done = True
-                    self.parser.close()
+                    root = self.parser.close()
+                    if self.root is None:
+                        self.root = root
                 events = list(self.parser.read_events())
             except (etree.XMLSyntaxError, UnicodeDecodeError, ValueError):
                 raise _Fallback() from None
-            yield from events  # type: ignore[misc]
+            for _event, element in events:
+                yield element
 
     def prime(self) -> Feed:
         """Parse up to the end of the first entry (or of the document) and read the
         header from what precedes it."""
         self._iter = self._events()
-        for event, element in self._iter:
-            if event == "start" and self.root is None:
-                self.root = element
-                self._choose_reader(element)
-            elif event == "end" and element.tag in self.entry_tags and self._is_entry(element):
+        for element in self._iter:
+            if self.root is None:
+                self.root = element.getroottree().getroot()
+                self._choose_reader(self.root)
+            if self._is_entry(element):
                 self.first = element
                 break
         if self.root is None:
             raise _Fallback()
-        reader = rss if self.entry_tags == frozenset(rss.ENTRY_TAGS) else atom
+        if self.first is None:
+            self._choose_reader(self.root)
+        reader = atom if self.atom else rss
         feed, self.read_entry = reader.read_header(self.root, self.url)
         return feed
 
     def _choose_reader(self, root: etree._Element) -> None:
         name = local_name(root)
         if name == "feed" and namespace(root) in (NS["atom"], NS["atom03"], None):
-            self.entry_tags = frozenset(atom.ENTRY_TAGS)
-        elif name in ("rss", "RDF", "channel"):
-            self.entry_tags = frozenset(rss.ENTRY_TAGS)
-        else:
+            self.atom = True
+        elif name not in ("rss", "RDF", "channel"):
             raise _Fallback()  # read_feed gives the proper "not a feed" error
 
     def _is_entry(self, element: etree._Element) -> bool:
-        if self.entry_tags == frozenset(atom.ENTRY_TAGS):
-            return element.getparent() is self.root
-        return True
+        if self.atom:
+            return element.tag in atom.ENTRY_TAGS and element.getparent() is self.root
+        return element.tag in rss.ENTRY_TAGS
 
     def entries(self) -> Iterator[Entry]:
-        assert self.read_entry is not None
         if self.first is not None:
             yield self._take(self.first)
             self.first = None
-        for event, element in self._iter:
-            if event == "end" and element.tag in self.entry_tags and self._is_entry(element):
+        for element in self._iter:
+            if self._is_entry(element):
                 yield self._take(element)
 
     def _take(self, element: etree._Element) -> Entry:
