@@ -101,11 +101,11 @@ def _write_text_output(output: str | None, chunks: Iterable[str], force: bool) -
             for chunk in chunks:
                 stream.write(chunk)
         return
-    from feedconv.writers._files import atomic_write, check_writable
+    from feedconv.writers._files import atomic_write_chunks, check_writable
 
     path = Path(output)  # type: ignore[arg-type]
     check_writable(path, force=force)
-    atomic_write(path, "".join(chunks).encode("utf-8"), force=force)
+    atomic_write_chunks(path, (chunk.encode("utf-8") for chunk in chunks), force=force)
 
 
 def _source_date_epoch() -> datetime | None:
@@ -770,6 +770,23 @@ def _write_split_stream(
     return written
 
 
+class _Pixels(click.ParamType):
+    name = "WxH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        from feedconv.images import parse_size
+
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+_KINDLE_IMAGE_SIZE = (1264, 1680)
+
+
 @cli.command("to-epub")
 @click.option(
     "-o",
@@ -779,9 +796,88 @@ def _write_split_stream(
     help="The EPUB file to write (- for stdout).",
 )
 @click.option("--title", help="Book title (default: the feed's title).")
-@click.option("--author", help="Book author (default: the feed's authors).")
+@click.option(
+    "--author",
+    help="The book's author, as e-readers show it (default: the feed's authors). To"
+    " select posts by author, use --by-author.",
+)
 @click.option("--language", metavar="CODE", help="Book language, e.g. en or pt-BR.")
+@click.option("--publisher", help="Book publisher (default: the site's host name).")
+@click.option(
+    "--cover",
+    metavar="IMAGE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Cover image file (default: a cover made from the title, dates and site).",
+)
+@click.option("--no-cover", is_flag=True, help="Make a book without a cover.")
+@click.option(
+    "--toc",
+    type=click.Choice(["year", "month", "day", "flat"]),
+    default="year",
+    show_default=True,
+    help="Contents: year → month → post, month → post, day → post, or posts only."
+    " Posts of several feeds get a section per feed first.",
+)
 @click.option("--newest-first", is_flag=True, help="Put the newest post first.")
+@click.option(
+    "--images",
+    type=click.Choice(["embed", "link", "drop"]),
+    default="embed",
+    show_default=True,
+    help="Copy images into the book, link them on the web, or leave them out. An image"
+    " that cannot be embedded becomes a link, with a warning.",
+)
+@click.option(
+    "--max-image-size",
+    type=_Pixels(),
+    help="Scale larger images down to fit WIDTHxHEIGHT pixels, e.g. 1264x1680.",
+)
+@click.option(
+    "--max-image-mb",
+    metavar="MB",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="Skip (link) images larger than this as downloaded.",
+)
+@click.option(
+    "--max-book-mb",
+    metavar="MB",
+    type=click.FloatRange(min=0, min_open=True),
+    default=200.0,
+    show_default=True,
+    help="Embed images until they take this much space; link the rest.",
+)
+@click.option(
+    "--image-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="Give up on an image after this long.",
+)
+@click.option(
+    "--image-workers",
+    metavar="N",
+    type=click.IntRange(1, 32),
+    default=8,
+    show_default=True,
+    help="Images fetched at the same time.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "kindle"]),
+    default="default",
+    show_default=True,
+    help="kindle: images scaled to 1264x1680 unless --max-image-size says otherwise, and"
+    " SVG images linked rather than embedded (Kindle shows no SVG).",
+)
+@click.option(
+    "--css",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A stylesheet to add after the book's own.",
+)
 @FORCE_OPT
 @feed_input(author_flags=("--by-author",))
 def to_epub(
@@ -790,32 +886,76 @@ def to_epub(
     title: str | None,
     author: str | None,
     language: str | None,
+    publisher: str | None,
+    cover: Path | None,
+    no_cover: bool,
+    toc: str,
     newest_first: bool,
+    images: str,
+    max_image_size: tuple[int, int] | None,
+    max_image_mb: float,
+    max_book_mb: float,
+    image_timeout: float,
+    image_workers: int,
+    profile: str,
+    css: Path | None,
     force: bool,
 ) -> None:
-    """Build an EPUB 3 book: one chapter per post, contents grouped by year and month.
+    """Build an EPUB 3 book: a cover, a title page, contents grouped by date and one
+    chapter per post, with its images embedded and its footnotes as pop-up notes.
 
-    SOURCE_DATE_EPOCH, when set, fixes the book's modification time.
+    SOURCE_DATE_EPOCH, when set, fixes the book's modification time. Images are
+    fetched once and kept in $XDG_CACHE_HOME/feedconv/images (--no-cache: not used);
+    relative image paths in a local feed file are read from the feed's folder.
 
     \b
     Examples:
       feedconv to-epub examples/openstack.xml -o openstack.epub
-      feedconv to-epub https://example.com/feed.xml -o blog.epub --newest-first
+      feedconv to-epub https://example.com/feed.xml -o blog.epub --newest-first --toc month
+      feedconv to-epub feed.xml -o kindle.epub --profile kindle --cover cover.jpg
     """
     from feedconv.writers._files import atomic_write, check_writable
     from feedconv.writers.epub import BookOptions, build_book
 
+    if cover is not None and no_cover:
+        raise click.UsageError("use either --cover or --no-cover, not both")
     path = None if output == "-" else Path(output)
     if path is not None:
         check_writable(path, force=force)
-    parsed = feed
+    params = click.get_current_context().params
+    cover_data = _read_option_file(cover, "--cover") if cover is not None else None
+    css_text = None
+    if css is not None:
+        try:
+            css_text = _read_option_file(css, "--css").decode("utf-8")
+        except UnicodeDecodeError:
+            raise click.BadParameter(
+                "the stylesheet is not UTF-8 text", param_hint="--css"
+            ) from None
+    if max_image_size is None and profile == "kindle":
+        max_image_size = _KINDLE_IMAGE_SIZE
     options = BookOptions(
         title=title,
         author=author,
         language=language,
+        publisher=publisher,
         newest_first=newest_first,
         modified=_source_date_epoch(),
+        toc=toc,
+        images=images,
+        image_timeout=image_timeout,
+        max_image_bytes=int(max_image_mb * 1024 * 1024),
+        max_book_image_bytes=int(max_book_mb * 1024 * 1024),
+        image_workers=image_workers,
+        max_image_size=max_image_size,
+        svg=profile != "kindle",
+        base_dir=_local_feed_folder(params),
+        image_cache=None if params.get("no_cache") else _cache_dir().parent / "images",
+        cover=cover_data,
+        generate_cover=not no_cover,
+        css=css_text,
     )
+    parsed = feed
     data = _with_status("Building book", lambda: build_book(parsed, options))
     if path is None:
         stream = sys.stdout.buffer
@@ -823,6 +963,30 @@ def to_epub(
         stream.flush()
     else:
         atomic_write(path, data, force=force)
+
+
+def _read_option_file(path: Path, option: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {path} ({exc.strerror or exc})", param_hint=option
+        ) from None
+
+
+def _local_feed_folder(params: dict[str, Any]) -> Path | None:
+    """The folder of the one local feed file being read, for relative image paths."""
+    feeds = list(params.get("feeds") or ())
+    if len(feeds) != 1 or params.get("opml") or feeds[0] == "-":
+        return None
+    name = feeds[0]
+    if name.lower().startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        name = unquote(urlsplit(name).path)
+    elif "://" in name:
+        return None
+    return Path(name).resolve().parent
 
 
 @cli.command("info")

@@ -87,6 +87,12 @@ def check_writable(path: Path, *, force: bool) -> None:
 def atomic_write(path: Path, data: bytes, *, force: bool = False) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and a rename,
     so readers never see a partial file and a failed write leaves nothing behind."""
+    atomic_write_chunks(path, (data,), force=force)
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes], *, force: bool = False) -> None:
+    """:func:`atomic_write` of data produced piece by piece (a streamed conversion): the
+    pieces go to the temp file as they come, so none is held in memory."""
     check_writable(path, force=force)
     folder = path.parent
     try:
@@ -96,7 +102,8 @@ def atomic_write(path: Path, data: bytes, *, force: bool = False) -> None:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
