@@ -122,7 +122,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"))
-    parser.add_argument("--book-every", type=int, default=50, help="build an EPUB every N runs")
+    parser.add_argument(
+        "--book-every", type=int, default=50, help="build an EPUB every N runs (0: never)"
+    )
     options = parser.parse_args()
     import logging
 
@@ -136,7 +138,8 @@ def main() -> int:
         data = mutate(rng.choice(pool), rng, pool)
         runs += 1
         try:
-            outcomes[exercise(data, runs % options.book_every == 0)] += 1
+            book = options.book_every > 0 and runs % options.book_every == 0
+            outcomes[exercise(data, book)] += 1
         except Exception:
             outcomes["crash"] += 1
             options.crashes.mkdir(parents=True, exist_ok=True)
