@@ -13,6 +13,21 @@ from pathlib import Path
 
 import pytest
 
+# --- no test touches the internet ------------------------------------------------------
+# Commands that embed images fetch every image a feed names (remote URLs, mostly). Every
+# test (and every process it starts) sends http(s) requests through a proxy address on
+# which nothing listens, so they fail at once without leaving the machine, except those
+# for the servers tests start on 127.0.0.1. Set before feedconv (and urllib's openers)
+# are imported.
+
+for _name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+    os.environ[_name] = "http://127.0.0.1:9"
+for _name in ("no_proxy", "NO_PROXY"):
+    os.environ[_name] = "127.0.0.1,localhost,::1"
+
+# --- end of the internet block ----------------------------------------------------------
+
+
 # --- golden files: `pytest --update-golden` ------------------------------------------
 # Tests that compare output with a stored expectation (tests/data/feeds/**/*.expected.json,
 # tests/golden/) rewrite the expectation instead of comparing when this option is given.

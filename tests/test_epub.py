@@ -248,11 +248,17 @@ def test_epubcheck_fixture_reports_problems(epubcheck, books):
 
 
 def test_no_remote_resources(books):
+    """Every resource a document uses is a file of the book (here: only the cover)."""
     for book in books.values():
+        files = set(names(book))
         for name, doc in documents(book).items():
             for element in doc.iter():
-                for attribute in ("src", "poster", "srcset", "data"):
+                for attribute in ("poster", "srcset", "data"):
                     assert element.get(attribute) is None, (name, element.tag)
+                src = element.get("src")
+                if src is not None:
+                    assert name == "EPUB/text/cover.xhtml", (name, src)
+                    assert posixpath.normpath(posixpath.join("EPUB/text", src)) in files
 
 
 def test_documents_are_namespaced_xhtml_with_language(books):
@@ -402,8 +408,9 @@ def test_ncx_mirrors_the_nav(books):
 def test_group_pages_are_in_the_spine_and_list_their_posts(books):
     book = books["blog"]
     order = spine(book)
-    assert order[:2] == ["text/title.xhtml", "nav.xhtml"]
-    assert order[2:6] == [
+    assert order[:3] == ["text/cover.xhtml", "text/title.xhtml", "text/contents.xhtml"]
+    assert "nav.xhtml" not in order  # the inline contents page is the one in the spine
+    assert order[3:7] == [
         "text/y2019.xhtml",
         "text/m2019-11.xhtml",
         "text/p00001.xhtml",

@@ -1,0 +1,789 @@
+"""Feed → EPUB 3 book (nav document, landmarks and NCX) that passes EPUBCheck.
+
+The book holds a cover (generated, or the caller's image), a title page, an inline
+contents page, one index page per group (feed, year, month or day, see
+:data:`TOC_MODES`) and one XHTML chapter per entry. Entries from several feeds
+(``Entry.source``) get a section per feed first. Entries without a date come last,
+under "Undated".
+
+Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
+:mod:`._notes` finds footnotes, :mod:`._media` embeds images, :mod:`._cover` draws the
+cover. Chapters are built as trees first; then images are fetched (all at once),
+links between posts are resolved, and every document is serialized.
+
+Determinism: the identifier is a uuid5 of the feed, ``dcterms:modified`` comes from the
+options or the newest post, image files are named by their content, and every zip
+entry carries one fixed timestamp. All ebooklib settings live in this module
+(:data:`_WRITER_OPTIONS`, :class:`_Writer`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from ebooklib import epub  # type: ignore[import-untyped]
+from lxml import etree
+
+from feedconv.errors import FeedconvError, InputError
+from feedconv.model import Author, Entry, Feed
+from feedconv.writers.epub import _xhtml as x
+from feedconv.writers.epub._media import IMAGE_FOLDER, ImagePolicy, embed_images
+from feedconv.writers.epub._notes import split_notes
+from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
+
+__all__ = ["IMAGE_MODES", "STYLESHEET", "TOC_MODES", "BookOptions", "build_book"]
+
+logger = x.logger
+
+_FALLBACK_MODIFIED: Final = datetime(2000, 1, 1, tzinfo=UTC)
+_ZIP_EPOCH: Final = datetime(1980, 1, 1, tzinfo=UTC)
+_STYLE_NAME: Final = "style/book.css"
+_EXTRA_STYLE_NAME: Final = "style/extra.css"
+_NAV_NAME: Final = "nav.xhtml"
+_COVER_PAGE: Final = "text/cover.xhtml"
+_TITLE_PAGE: Final = "text/title.xhtml"
+_CONTENTS_PAGE: Final = "text/contents.xhtml"
+_MAX_SUBJECTS: Final = 20
+_STORED: Final = (".png", ".jpg", ".gif")
+
+#: Table of contents layouts: year → month → post, month → post, day → post, posts.
+TOC_MODES: Final = ("year", "month", "day", "flat")
+#: What happens to images: copied into the book, linked on the web, or left out.
+IMAGE_MODES: Final = ("embed", "link", "drop")
+
+# ebooklib writer options, set here once.
+_WRITER_OPTIONS: Final[dict[str, Any]] = {
+    "epub2_guide": False,  # landmarks in the nav document instead of the EPUB 2 guide
+    "epub3_landmark": True,
+    "epub3_pages": False,  # no page list; it would re-parse every document
+    "landmark_title": "Landmarks",
+    "spine_direction": True,
+    "package_direction": False,
+    "play_order": {"enabled": True, "start_from": 1},
+    "raise_exceptions": True,
+    "compresslevel": 9,
+}
+
+STYLESHEET: Final = """\
+/* feedconv: a quiet stylesheet for e-readers; the reader's font and size settings win. */
+body { line-height: 1.45; margin: 0 0.4em; widows: 2; orphans: 2; }
+h1 { font-size: 1.5em; line-height: 1.25; margin: 0.6em 0 0.3em; page-break-after: avoid; }
+h2 { font-size: 1.3em; line-height: 1.3; page-break-after: avoid; }
+h3 { font-size: 1.15em; page-break-after: avoid; }
+h4, h5, h6 { font-size: 1em; page-break-after: avoid; }
+p { margin: 0.55em 0; }
+a { color: inherit; }
+.header { margin: 0 0 1.4em; }
+.byline { font-size: 0.8em; opacity: 0.75; margin: 0.2em 0 0; line-height: 1.5; }
+.byline span + span:before { content: " \\00B7  "; }
+.media { font-style: italic; }
+.attachments { font-size: 0.9em; margin-top: 1.5em; }
+pre { white-space: pre-wrap; overflow-wrap: break-word; word-wrap: break-word;
+      font-size: 0.8em; line-height: 1.35; margin: 1em 0; padding: 0.5em 0.6em;
+      border-left: 3px solid #bbb; background: #f4f4f4; page-break-inside: auto; }
+code, kbd, samp { font-family: monospace; font-size: 0.9em; overflow-wrap: break-word;
+                  word-wrap: break-word; }
+pre code { font-size: 1em; }
+blockquote { margin: 1em 0 1em 0.8em; padding-left: 0.8em; border-left: 3px solid #ccc; }
+table { border-collapse: collapse; max-width: 100%; margin: 1em 0; font-size: 0.85em;
+        overflow-x: auto; word-wrap: break-word; overflow-wrap: break-word; }
+th, td { border: 1px solid #aaa; padding: 0.2em 0.4em; vertical-align: top; }
+th { font-weight: bold; }
+img { max-width: 100%; height: auto; }
+figure { margin: 1em 0; text-align: center; page-break-inside: avoid; }
+figure img { display: block; margin: 0 auto; max-height: 90vh; }
+figcaption { font-size: 0.85em; opacity: 0.8; margin-top: 0.3em; }
+sup, sub { line-height: 0; font-size: 0.75em; }
+a.noteref { text-decoration: none; padding: 0 0.1em; }
+.notes { margin-top: 2em; border-top: 1px solid #bbb; font-size: 0.9em; }
+.notes aside, .notes .note { margin: 0.6em 0; }
+.note-label { text-decoration: none; font-weight: bold; }
+hr { border: 0; border-top: 1px solid #bbb; margin: 1.5em 20%; }
+.title-page { text-align: center; margin-top: 3em; }
+.title-page h1 { font-size: 2em; }
+.title-page .dates, .title-page .count, .title-page .feeds { font-size: 0.9em; }
+.index li, .contents li { margin: 0.2em 0; }
+.index .date, .contents .count { font-size: 0.85em; opacity: 0.75; }
+.cover-page { margin: 0; padding: 0; text-align: center; }
+.cover-page img { max-width: 100%; max-height: 100vh; height: auto; }
+"""
+
+
+@dataclass(frozen=True)
+class BookOptions:
+    """How to build the book; every field defaults to what the feed says.
+
+    The defaults do no I/O: images are links (``images="link"``). With ``"embed"``
+    images are loaded (network, ``data:`` URIs, files under ``base_dir``) and
+    ``image_cache`` (a folder) keeps downloads from one run to the next.
+    """
+
+    title: str | None = None  # overrides feed.title
+    author: str | None = None  # overrides feed authors
+    language: str | None = None  # overrides feed.language (default "en" when unknown)
+    publisher: str | None = None  # default: the site's host name
+    newest_first: bool = False  # chapter order; default oldest first
+    # Fixed time for dcterms:modified (the CLI passes SOURCE_DATE_EPOCH here);
+    # None → newest entry date, else 2000-01-01T00:00:00Z.
+    modified: datetime | None = None
+    toc: str = "year"  # one of TOC_MODES
+    images: str = "link"  # one of IMAGE_MODES
+    image_timeout: float = 20.0
+    max_image_bytes: int = 20 * 1024 * 1024  # per image, as downloaded
+    max_book_image_bytes: int = 200 * 1024 * 1024  # all images of the book
+    image_workers: int = 8
+    max_image_size: tuple[int, int] | None = None  # scale larger images down
+    svg: bool = True  # False: SVG images become links (for readers without SVG)
+    base_dir: Path | None = None  # folder of a local feed file, for relative images
+    image_cache: Path | None = None
+    cover: bytes | None = None  # a cover image; None → a generated one
+    generate_cover: bool = True  # False (and no cover) → a book without a cover
+    css: str | None = None  # a stylesheet added after the book's own
+
+
+def build_book(feed: Feed, options: BookOptions = BookOptions()) -> bytes:
+    """Return the bytes of an EPUB 3 book holding every entry of ``feed``."""
+    if not feed.entries:
+        raise InputError("feed has no items: nothing to put in a book")
+    if options.toc not in TOC_MODES:
+        raise ValueError(f"unknown table of contents layout {options.toc!r}")
+    if options.images not in IMAGE_MODES:
+        raise ValueError(f"unknown image mode {options.images!r}")
+    return _BookBuilder(feed, options).build()
+
+
+# ---------------------------------------------------------------------------- structure
+
+
+@dataclass(frozen=True)
+class _Chapter:
+    entry: Entry
+    title: str
+    uid: str
+    file_name: str  # relative to the package folder
+
+
+@dataclass
+class _Group:
+    label: str
+    uid: str
+    file_name: str
+    children: list[_Group | _Chapter] = field(default_factory=list)
+
+    def chapters(self) -> Iterator[_Chapter]:
+        for child in self.children:
+            if isinstance(child, _Chapter):
+                yield child
+            else:
+                yield from child.chapters()
+
+
+@dataclass
+class _Converted:
+    """A chapter as trees, before images and links between posts are resolved."""
+
+    chapter: _Chapter
+    body: etree._Element
+    context: x.Context
+
+
+def _sort_key(entry: Entry) -> tuple[datetime, str]:
+    date = entry.date
+    assert date is not None
+    return (date, entry.id)
+
+
+def _entry_text(entry: Entry) -> str:
+    """The readable text of an entry, for a title when it has none."""
+    if entry.content_html:
+        parsed = x.parse_fragment(entry.content_html)
+        if parsed is not None:
+            for element in list(parsed.iter()):
+                tag = element.tag if isinstance(element.tag, str) else ""
+                if (tag in x.DROPPED or tag == "math") and element.getparent() is not None:
+                    x.detach(element)
+            return " ".join(" ".join(parsed.itertext()).split())
+    return one_line(entry.content_text or entry.summary)
+
+
+def _entry_title(entry: Entry) -> str:
+    title = one_line(entry.title)
+    if title:
+        return title
+    return x.first_words(_entry_text(entry)) or "Untitled"
+
+
+def _authors(authors: Iterable[Author]) -> list[str]:
+    labels: list[str] = []
+    for author in authors:
+        label = one_line(author.label())
+        if label and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _host(url: str | None) -> str:
+    try:
+        return (urlsplit(url or "").hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
+
+
+def _date_span(dates: list[datetime]) -> str:
+    if not dates:
+        return ""
+    first, last = x.readable_date(dates[0]), x.readable_date(dates[-1])
+    return first if first == last else f"{first} – {last}"
+
+
+class _BookBuilder:
+    def __init__(self, feed: Feed, options: BookOptions) -> None:
+        self.feed = feed
+        self.options = options
+        self.title = one_line(options.title) or one_line(feed.title) or "Untitled feed"
+        lang = x.normalize_language(options.language) or x.normalize_language(feed.language)
+        if lang is None and (options.language or feed.language):
+            logger.warning("book: ignoring invalid language %r", options.language or feed.language)
+        self.lang = lang or "en"
+        self.rtl = x.is_rtl(self.lang)
+        self.dates = sorted(e.date for e in feed.entries if e.date is not None)
+        self.number = 0
+        sources = list(dict.fromkeys(entry.source for entry in feed.entries))
+        self.by_feed = len(sources) > 1
+        if self.by_feed:
+            self.tree: list[_Group | _Chapter] = []
+            for index, source in enumerate(sources, start=1):
+                uid = f"f{index:02d}"
+                group = _Group(one_line(source) or "Other posts", uid, f"text/{uid}.xhtml")
+                entries = [e for e in feed.entries if e.source == source]
+                group.children = self._by_date(entries, f"{uid}-")
+                self.tree.append(group)
+        else:
+            self.tree = self._by_date(list(feed.entries), "")
+
+    # -- order and groups
+
+    def _chapter(self, entry: Entry) -> _Chapter:
+        self.number += 1
+        uid = f"p{self.number:05d}"
+        return _Chapter(entry, _entry_title(entry), uid, f"text/{uid}.xhtml")
+
+    def _by_date(self, entries: list[Entry], prefix: str) -> list[_Group | _Chapter]:
+        """Entries grouped by date as ``options.toc`` says; undated ones last."""
+        reverse = self.options.newest_first
+        dated = sorted((e for e in entries if e.date is not None), key=_sort_key, reverse=reverse)
+        undated = sorted((e for e in entries if e.date is None), key=lambda e: e.id)
+        mode = self.options.toc
+        nodes: list[_Group | _Chapter] = []
+        groups: dict[tuple[int, ...], _Group] = {}
+
+        def group(key: tuple[int, ...], label: str, uid: str) -> _Group:
+            if key not in groups:
+                groups[key] = _Group(label, prefix + uid, f"text/{prefix}{uid}.xhtml")
+                parent = groups.get(key[:1]) if len(key) == 2 and mode == "year" else None
+                (parent.children if parent is not None else nodes).append(groups[key])
+            return groups[key]
+
+        for entry in dated:
+            date = entry.date
+            assert date is not None
+            y, m, d = date.year, date.month, date.day
+            month_label = f"{MONTHS[m - 1]} {y}"
+            if mode == "flat":
+                nodes.append(self._chapter(entry))
+                continue
+            if mode == "year":
+                group((y,), str(y), f"y{y}")
+                target = group((y, m), month_label, f"m{y}-{m:02d}")
+            elif mode == "month":
+                target = group((y, m), month_label, f"m{y}-{m:02d}")
+            else:
+                target = group((y, m, d), f"{d} {month_label}", f"d{y}-{m:02d}-{d:02d}")
+            target.children.append(self._chapter(entry))
+        if undated:
+            last = _Group("Undated", f"{prefix}undated", f"text/{prefix}undated.xhtml")
+            last.children = [self._chapter(entry) for entry in undated]
+            nodes.append(last)
+        return nodes
+
+    def _walk(self, nodes: list[_Group | _Chapter] | None = None) -> Iterator[_Group | _Chapter]:
+        """Reading order: each group's index page, then what the group holds."""
+        for node in self.tree if nodes is None else nodes:
+            yield node
+            if isinstance(node, _Group):
+                yield from self._walk(node.children)
+
+    def _chapters(self) -> list[_Chapter]:
+        return [node for node in self._walk() if isinstance(node, _Chapter)]
+
+    # -- metadata
+
+    def _modified(self) -> datetime:
+        if self.options.modified is not None:
+            value = self.options.modified
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return self.dates[-1] if self.dates else _FALLBACK_MODIFIED
+
+    def _identifier(self) -> str:
+        key = self.feed.feed_url or self.feed.home_page_url or self.feed.title or "untitled feed"
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
+
+    def _creators(self) -> list[str]:
+        if one_line(self.options.author):
+            return [one_line(self.options.author)]
+        creators = _authors(self.feed.authors)
+        if not creators:
+            entry_authors = _authors(a for e in self.feed.entries for a in e.authors)
+            if len(entry_authors) <= 3:
+                creators = entry_authors
+        return creators
+
+    def _publisher(self) -> str:
+        return one_line(self.options.publisher) or _host(self.feed.home_page_url)
+
+    def _subjects(self) -> list[str]:
+        counts = Counter(
+            label
+            for entry in self.feed.entries
+            for label in dict.fromkeys(one_line(c) for c in entry.categories)
+            if label
+        )
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold(), item[0]))
+        return [label for label, _ in ranked[:_MAX_SUBJECTS]]
+
+    def _metadata(self, book: Any, cover: Any) -> None:
+        book.set_identifier(self._identifier())
+        book.set_title(self.title)
+        book.set_language(self.lang)
+        for number, creator in enumerate(self._creators(), start=1):
+            book.add_author(creator, uid=f"creator{number}")
+        if self.dates:
+            book.add_metadata("DC", "date", x.utc_stamp(self.dates[-1]))
+        if self.feed.feed_url and one_line(self.feed.feed_url):
+            book.add_metadata("DC", "source", one_line(self.feed.feed_url))
+        if one_line(self.feed.description):
+            book.add_metadata("DC", "description", one_line(self.feed.description))
+        if self._publisher():
+            book.add_metadata("DC", "publisher", self._publisher())
+        for subject in self._subjects():
+            book.add_metadata("DC", "subject", subject)
+        if cover is not None:  # EPUB 2 readers (and Kindle) find the cover this way
+            book.add_metadata(None, "meta", "", {"name": "cover", "content": cover.id})
+        if self.rtl:
+            book.set_direction("rtl")
+
+    # -- documents
+
+    def _page(self, uid: str, file_name: str, title: str, body: etree._Element) -> x.Document:
+        prefix = "../" if "/" in file_name else ""
+        css = [prefix + _STYLE_NAME]
+        if self.options.css is not None:
+            css.append(prefix + _EXTRA_STYLE_NAME)
+        document = x.Document(
+            uid=uid,
+            file_name=file_name,
+            media_type="application/xhtml+xml",
+            title=title,
+            lang=self.lang,
+        )
+        document.content = x.document(title, self.lang, self.rtl, css, body)
+        return document
+
+    def _cover_page(self, image_name: str) -> x.Document:
+        body = el("body", {"class": "cover-page"})
+        body.set(EPUB_TYPE, "cover")
+        div = sub(body, "div", {"class": "cover"})
+        sub(div, "img", {"src": "../" + image_name, "alt": self.title})
+        return self._page("coverpage", _COVER_PAGE, self.title, body)
+
+    def _subtitle(self) -> str:
+        span = _date_span(self.dates)
+        return f"Posts from {span}" if span else ""
+
+    def _title_page(self) -> x.Document:
+        body = el("body")
+        section = sub(body, "div", {"class": "title-page"})
+        sub(section, "h1", None, self.title)
+        creators = self._creators()
+        if creators:
+            sub(section, "p", {"class": "authors"}, ", ".join(creators))
+        if one_line(self.feed.description):
+            sub(section, "p", {"class": "description"}, one_line(self.feed.description))
+        site = x.safe_url(self.feed.home_page_url)
+        if site:
+            p = sub(section, "p")
+            sub(p, "a", {"href": site, "rel": "noopener"}, one_line(self.feed.home_page_url))
+        if self.dates:
+            sub(section, "p", {"class": "dates"}, self._subtitle())
+        count = len(self.feed.entries)
+        sub(section, "p", {"class": "count"}, f"{count} {'post' if count == 1 else 'posts'}")
+        if self.by_feed:
+            feeds = [node.label for node in self.tree if isinstance(node, _Group)]
+            sub(section, "p", {"class": "feeds"}, "From " + ", ".join(feeds))
+        return self._page("titlepage", _TITLE_PAGE, self.title, body)
+
+    @staticmethod
+    def _href(node: _Group | _Chapter) -> str:
+        return node.file_name.removeprefix("text/")
+
+    @staticmethod
+    def _count(group: _Group) -> str:
+        count = sum(1 for _ in group.chapters())
+        return f" ({count} {'post' if count == 1 else 'posts'})"
+
+    def _contents_page(self) -> x.Document:
+        """The inline contents: every group (with its number of posts), and the posts
+        that belong to no group."""
+        body = el("body")
+        sub(body, "h1", None, "Contents")
+
+        def listing(parent: etree._Element, nodes: list[_Group | _Chapter], top: bool) -> None:
+            ul = sub(parent, "ul", {"class": "contents"})
+            for node in nodes:
+                if isinstance(node, _Chapter):
+                    if top:
+                        self._index_item(ul, node)
+                    continue
+                li = sub(ul, "li")
+                sub(li, "a", {"href": self._href(node)}, node.label)
+                sub(li, "span", {"class": "count"}, self._count(node))
+                if any(isinstance(child, _Group) for child in node.children):
+                    listing(li, node.children, False)
+
+        listing(body, self.tree, True)
+        return self._page("contents", _CONTENTS_PAGE, "Contents", body)
+
+    def _index_page(self, group: _Group) -> x.Document:
+        """A group's page: what it holds, one level further down."""
+        body = el("body")
+        sub(body, "h1", None, group.label)
+        ul = sub(body, "ul", {"class": "index"})
+        for child in group.children:
+            if isinstance(child, _Chapter):
+                self._index_item(ul, child)
+                continue
+            li = sub(ul, "li")
+            sub(li, "a", {"href": self._href(child)}, child.label)
+            if all(isinstance(grandchild, _Chapter) for grandchild in child.children):
+                inner = sub(li, "ul")
+                for grandchild in child.children:
+                    assert isinstance(grandchild, _Chapter)
+                    self._index_item(inner, grandchild)
+            else:
+                sub(li, "span", {"class": "count"}, self._count(child))
+        return self._page(group.uid, group.file_name, group.label, body)
+
+    def _index_item(self, ul: etree._Element, chapter: _Chapter) -> None:
+        li = sub(ul, "li")
+        sub(li, "a", {"href": self._href(chapter)}, chapter.title)
+        date = chapter.entry.date
+        if date is not None:
+            sub(li, "span", {"class": "date"}, f" ({x.readable_date(date)})")
+
+    def _convert(self, chapter: _Chapter, used: set[str], links: dict[str, str]) -> _Converted:
+        entry = chapter.entry
+        item = f"entry {entry.id!r}"
+        context = x.Context(
+            page_url=entry.link,
+            used=used,
+            images=self.options.images,
+            chapters=links,
+            own_file=self._href(chapter),
+        )
+        body = el("body")
+        lang = x.normalize_language(entry.language)
+        if lang and lang.lower() != self.lang.lower():
+            body.set("lang", lang)
+            body.set("dir", "rtl" if x.is_rtl(lang) else "ltr")
+        header = sub(body, "div", {"class": "header"})
+        sub(header, "h1", None, chapter.title)
+        byline = self._byline(entry)
+        if len(byline):
+            header.append(byline)
+        notes_div = None
+        if entry.content_html and entry.content_html.strip():
+            html, notes = split_notes(entry.content_html, entry.link)
+            content, notes_div = x.html_body(html, context, item, notes)
+            if context.repairs:
+                logger.debug("%s: %d HTML repairs for EPUB", item, context.repairs)
+        else:
+            content = el("div", {"class": "content"})
+            x.text_body(content, entry.content_text or entry.summary or "")
+        body.append(content)
+        if notes_div is not None:
+            body.append(notes_div)
+        attachments = self._attachments(entry)
+        if attachments is not None:
+            body.append(attachments)
+        return _Converted(chapter, body, context)
+
+    def _byline(self, entry: Entry) -> etree._Element:
+        byline = el("p", {"class": "byline"})
+        date = entry.date
+        if date is not None:
+            span = sub(byline, "span")
+            sub(
+                span,
+                "time",
+                {"datetime": date.isoformat(timespec="seconds")},
+                x.readable_date(date),
+            )
+        authors = _authors(entry.authors)
+        if authors:
+            sub(byline, "span", {"class": "authors"}, "by " + ", ".join(authors))
+        if self.by_feed and one_line(entry.source):
+            sub(byline, "span", {"class": "source"}, "from " + one_line(entry.source))
+        categories = list(dict.fromkeys(c for c in (one_line(c) for c in entry.categories) if c))
+        if categories:
+            sub(byline, "span", {"class": "categories"}, "in " + ", ".join(categories))
+        link = x.safe_url(entry.link)
+        if link:
+            span = sub(byline, "span")
+            sub(span, "a", {"href": link, "rel": "noopener"}, "Original post")
+        external = x.safe_url(entry.external_url)
+        if external and external != link:
+            span = sub(byline, "span")
+            sub(span, "a", {"href": external, "rel": "noopener"}, "Linked page")
+        return byline
+
+    @staticmethod
+    def _attachments(entry: Entry) -> etree._Element | None:
+        links = [(e, x.safe_url(e.url)) for e in entry.enclosures]
+        links = [(e, url) for e, url in links if url]
+        if not links:
+            return None
+        div = el("div", {"class": "attachments"})
+        sub(div, "p", None, "Attachments:")
+        ul = sub(div, "ul")
+        for enclosure, url in links:
+            assert url is not None
+            label = one_line(enclosure.title) or url
+            kind = (enclosure.media_type or "").split("/", 1)[0]
+            li = sub(ul, "li")
+            a = sub(
+                li, "a", {"href": url, "rel": "noopener"}, f"[{kind}] {label}" if kind else label
+            )
+            if url.startswith("mailto:"):
+                a.attrib.pop("rel")
+        return div
+
+    # -- images, links between posts, cover
+
+    def _policy(self) -> ImagePolicy:
+        o = self.options
+        return ImagePolicy(
+            timeout=o.image_timeout,
+            max_bytes=o.max_image_bytes,
+            max_book_bytes=o.max_book_image_bytes,
+            workers=o.image_workers,
+            max_size=o.max_image_size,
+            svg=o.svg,
+            base_dir=o.base_dir,
+            cache_dir=o.image_cache,
+        )
+
+    @staticmethod
+    def _resolve_cross_links(converted: list[_Converted]) -> None:
+        """Links to an anchor in another post: to that anchor when it exists."""
+        by_file = {c.context.own_file: c for c in converted}
+        present: dict[str, set[str]] = {}
+        for source in converted:
+            for link, target_file, fragment in source.context.cross_links:
+                target = by_file.get(target_file)
+                if target is None:
+                    continue
+                if target_file not in present:
+                    present[target_file] = set(target.body.xpath(".//@id"))
+                anchor = target.context.ids.get(fragment)
+                if anchor and anchor in present[target_file]:
+                    link.set("href", f"{target_file}#{anchor}")
+
+    def _cover_image(self) -> Any:
+        """The cover image item (or None): the caller's image, else a generated one."""
+        from feedconv import images
+
+        if self.options.cover is not None:
+            kind = images.sniff(self.options.cover)
+            if kind is None or kind[0] == images.SVG:
+                raise InputError(
+                    "the cover image is not a PNG, JPEG, GIF, WebP, AVIF, BMP, ICO or TIFF image"
+                )
+            try:
+                image = images.prepare_for_book(
+                    images.Image("cover", self.options.cover, kind[0], kind[1]), svg=False
+                )
+            except FeedconvError as exc:
+                raise InputError(f"the cover image cannot be used: {exc}") from None
+            data, media_type, extension = image.data, image.media_type, image.extension
+        elif self.options.generate_cover:
+            from feedconv.writers.epub._cover import make_cover
+
+            site = _host(self.feed.home_page_url) or _host(self.feed.feed_url)
+            data, media_type, extension = (
+                make_cover(self.title, self._subtitle(), site),
+                "image/png",
+                "png",
+            )
+        else:
+            return None
+        cover = epub.EpubCover(uid="cover-image", file_name=f"{IMAGE_FOLDER}/cover.{extension}")
+        cover.media_type = media_type
+        cover.content = data
+        return cover
+
+    # -- assembly
+
+    def _toc(self, nodes: list[_Group | _Chapter]) -> list[Any]:
+        toc: list[Any] = []
+        for node in nodes:
+            if isinstance(node, _Chapter):
+                toc.append(epub.Link(node.file_name, node.title, uid=f"toc-{node.uid}"))
+            else:
+                toc.append(
+                    (epub.Section(node.label, href=node.file_name), self._toc(node.children))
+                )
+        return toc
+
+    def build(self) -> bytes:
+        chapters = self._chapters()
+        links: dict[str, str] = {}
+        for chapter in chapters:
+            for url in (chapter.entry.link, chapter.entry.id):
+                if url and url.startswith(("http://", "https://")):
+                    links.setdefault(x.link_key(url), self._href(chapter))
+        used = {"toc", "landmarks", "page-list"}
+        converted = [self._convert(chapter, used, links) for chapter in chapters]
+        book_images = []
+        if self.options.images == "embed":
+            posts = [(f'post "{c.chapter.title}"', c.context.image_slots) for c in converted]
+            book_images = embed_images(posts, self._policy())
+        self._resolve_cross_links(converted)
+
+        book = epub.EpubBook()
+        cover = self._cover_image()
+        self._metadata(book, cover)
+        style = epub.EpubItem(
+            uid="style", file_name=_STYLE_NAME, media_type="text/css", content=STYLESHEET.encode()
+        )
+        book.add_item(style)
+        if self.options.css is not None:
+            book.add_item(
+                epub.EpubItem(
+                    uid="style-extra",
+                    file_name=_EXTRA_STYLE_NAME,
+                    media_type="text/css",
+                    content=self.options.css.encode("utf-8"),
+                )
+            )
+        spine: list[Any] = []
+        guide: list[dict[str, str]] = []
+        if cover is not None:
+            book.add_item(cover)
+            spine.append(book.add_item(self._cover_page(cover.file_name)))
+            guide.append({"type": "cover", "href": _COVER_PAGE, "title": "Cover"})
+        spine.append(book.add_item(self._title_page()))
+        spine.append(book.add_item(self._contents_page()))
+        guide.append({"type": "titlepage", "href": _TITLE_PAGE, "title": "Title page"})
+        guide.append({"type": "toc", "href": _CONTENTS_PAGE, "title": "Contents"})
+        nav = epub.EpubNav(title="Contents", direction="rtl" if self.rtl else None)
+        nav.add_item(style)
+        book.add_item(nav)
+        book.add_item(epub.EpubNcx())
+        by_uid = {c.chapter.uid: c for c in converted}
+        for node in self._walk():
+            if isinstance(node, _Chapter):
+                done = by_uid[node.uid]
+                document = self._page(node.uid, node.file_name, node.title, done.body)
+            else:
+                document = self._index_page(node)
+            book.add_item(document)
+            spine.append(document)
+        for image in book_images:
+            uid = "img-" + re.sub(r"[^A-Za-z0-9]", "-", image.file_name.rsplit("/", 1)[-1])
+            book.add_item(
+                epub.EpubImage(
+                    uid=uid,
+                    file_name=image.file_name,
+                    media_type=image.media_type,
+                    content=image.data,
+                )
+            )
+        first = self.tree[0]
+        guide.append({"type": "bodymatter", "href": first.file_name, "title": "Posts"})
+        book.spine = spine
+        book.guide = guide
+        book.toc = self._toc(self.tree)
+        return _write(book, self._modified())
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A ZipFile that stamps every entry with one fixed time and fixed attributes."""
+
+    date_time: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
+
+    def writestr(  # type: ignore[override]
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: bytes | str,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=self.date_time)
+            if compress_type is None and zinfo_or_arcname.endswith(_STORED):
+                compress_type = zipfile.ZIP_STORED  # compressed already: deflate gains nothing
+            info.compress_type = self.compression if compress_type is None else compress_type
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+
+class _Writer(epub.EpubWriter):  # type: ignore[misc]
+    """ebooklib's writer with fixed zip timestamps; exceptions propagate."""
+
+    def __init__(self, out: io.BytesIO, book: Any, stamp: datetime) -> None:
+        # ebooklib formats mtime with a literal "Z": hand it naive UTC.
+        super().__init__(out, book, {**_WRITER_OPTIONS, "mtime": stamp.replace(tzinfo=None)})
+        stamp = max(stamp, _ZIP_EPOCH)
+        self.date_time = (
+            stamp.year,
+            stamp.month,
+            stamp.day,
+            stamp.hour,
+            stamp.minute,
+            stamp.second,
+        )
+
+    def write(self) -> None:
+        self.out = _FixedTimeZip(
+            self.file_name,
+            "w",
+            zipfile.ZIP_DEFLATED,
+            compresslevel=self.options["compresslevel"],
+        )
+        self.out.date_time = self.date_time
+        self.out.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+        self.out.close()
+
+
+def _write(book: Any, modified: datetime) -> bytes:
+    """Write the book to memory; unlike ``write_epub``, errors are raised."""
+    out = io.BytesIO()
+    writer = _Writer(out, book, modified.astimezone(UTC))
+    writer.process()
+    writer.write()
+    return out.getvalue()

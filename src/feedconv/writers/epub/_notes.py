@@ -1,0 +1,23 @@
+"""Footnotes: the same recognition as the Markdown converter, for EPUB 3 footnotes.
+
+The Markdown converter knows the footnote markup of docutils/Nikola, WordPress/Jetpack,
+kramdown/Hugo, Python-Markdown, pandoc, markdown-it and DPUB-ARIA. :func:`split_notes`
+runs that recognition and returns the post with ``<fnref n>`` placeholders and the
+notes' HTML; :func:`~._xhtml.html_body` turns them into ``epub:type="noteref"`` links and
+``<aside epub:type="footnote">`` notes with links back, which readers show as pop-ups.
+"""
+
+from __future__ import annotations
+
+from feedconv import markdown
+
+
+def split_notes(html: str, page_url: str | None) -> tuple[str, list[str]]:
+    """(``html`` with footnote references as ``<fnref n>``, the notes' HTML in order)."""
+    if "#" not in html:  # every footnote reference links to a fragment
+        return html, []
+    soup = markdown._parse(html)
+    bodies = markdown._extract_footnotes(soup, page_url)
+    if not bodies or soup.body is None:
+        return html, []
+    return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
