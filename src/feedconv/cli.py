@@ -830,6 +830,7 @@ _KINDLE_IMAGE_SIZE = (1264, 1680)
 @click.option(
     "--max-image-size",
     type=_Pixels(),
+    metavar="WxH",
     help="Scale larger images down to fit WIDTHxHEIGHT pixels, e.g. 1264x1680.",
 )
 @click.option(
@@ -870,7 +871,7 @@ _KINDLE_IMAGE_SIZE = (1264, 1680)
     default="default",
     show_default=True,
     help="kindle: images scaled to 1264x1680 unless --max-image-size says otherwise, and"
-    " SVG images linked rather than embedded (Kindle shows no SVG).",
+    " SVG images linked rather than embedded (Kindles often show no SVG).",
 )
 @click.option(
     "--css",
