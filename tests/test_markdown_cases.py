@@ -152,3 +152,14 @@ def test_image_sources_are_the_urls_the_markdown_shows() -> None:
         "https://example.com/a.png",
         "https://example.com/s2.jpg",
     ]
+
+
+def test_a_footnote_inside_another_footnote_is_converted_not_fatal() -> None:
+    # A damaged feed left the second note's anchor (and its text) inside the first note.
+    source = (
+        f'<p>A<a role="doc-noteref" href="{BASE_URL}#fn-1">1</a>'
+        f' B<a role="doc-noteref" href="{BASE_URL}#fn-2">2</a></p>'
+        '<aside class="footnote" id="fn-1"><a href="https://example.org/" id="fn-2">'
+        "<p>Two</p></a></aside>"
+    )
+    assert convert(source) == "A[^1] B[^2]\n\n[^1]:\n\n[^2]: [Two](https://example.org/)\n"

@@ -8,7 +8,8 @@ pre-order walk and serializes it once. What it guarantees:
   presentational elements (font, center, ``o:p``, custom tags) keep their children:
   block-level ones become ``<div>``, the rest are unwrapped.
 - ``<iframe>``, ``<embed>`` and ``<object>`` never vanish silently: each becomes a link
-  to its absolute URL with a readable label ("YouTube video: https://...").
+  to the absolute URL of what it embeds (the player's URL), labelled readably
+  ("YouTube video", "Embedded content").
 - ``<noscript>`` is unwrapped (it often holds the real ``<img>`` of a lazy-loaded
   image); the lazy placeholder ``<img>`` right before it is then dropped as a duplicate.
 - URLs lose whitespace and control characters, ``javascript:``-like and ``data:`` URLs
@@ -16,7 +17,8 @@ pre-order walk and serializes it once. What it guarantees:
   against ``base_url``; fragment-only links (``#fn1``) stay as they are.
 - MathML is kept (allowlisted MathML elements and attributes inside ``<math>``), so
   later stages can render it; SVG is dropped entirely (it may carry script and
-  ``foreignObject``); tracking pixels (1x1 images) are dropped.
+  ``foreignObject``). Every image with a source is kept, 1x1 ones included: nothing
+  the feed carries is lost silently.
 - Code blocks lose the line-number gutters that are only recognisable by their inline
   style (``user-select: none`` spans inside ``<pre>``, as Hugo/Chroma writes them).
 - The result is idempotent: cleaning it again with the same base URL changes nothing.
@@ -32,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -553,55 +555,23 @@ def _clean_srcset(value: str, base_url: str | None) -> str | None:
 # --------------------------------------------------------------------------- embeds
 
 
-def _youtube(parts_path: str, query: dict[str, list[str]]) -> str | None:
-    segments = [s for s in parts_path.split("/") if s]
-    if len(segments) >= 2 and segments[0] in ("embed", "v"):
-        video = segments[1]
-        if video == "videoseries" and query.get("list"):
-            return "https://www.youtube.com/playlist?list=" + query["list"][0]
-        url = "https://www.youtube.com/watch?v=" + video
-        start = (query.get("start") or query.get("t") or [""])[0]
-        if start.isdigit():
-            url += "&t=" + start
-        return url
-    return None
+#: host (without "www." or "m."), readable label of what it embeds.
+_EMBED_SITES = {
+    "youtube.com": "YouTube video",
+    "youtube-nocookie.com": "YouTube video",
+    "player.vimeo.com": "Vimeo video",
+    "w.soundcloud.com": "SoundCloud audio",
+    "open.spotify.com": "Spotify audio",
+}
 
 
-def _vimeo(parts_path: str, query: dict[str, list[str]]) -> str | None:
-    segments = [s for s in parts_path.split("/") if s]
-    if len(segments) >= 2 and segments[0] == "video" and segments[1].isdigit():
-        return "https://vimeo.com/" + segments[1]
-    return None
-
-
-def _spotify(parts_path: str, query: dict[str, list[str]]) -> str | None:
-    if parts_path.startswith("/embed/"):
-        return "https://open.spotify.com/" + parts_path[len("/embed/") :]
-    return None
-
-
-#: host (without "www."), readable label, rewrite of the embed URL to a page URL.
-_EMBED_SITES = (
-    ("youtube.com", "YouTube video", _youtube),
-    ("youtube-nocookie.com", "YouTube video", _youtube),
-    ("player.vimeo.com", "Vimeo video", _vimeo),
-    ("w.soundcloud.com", "SoundCloud audio", None),
-    ("open.spotify.com", "Spotify audio", _spotify),
-)
-
-
-def _describe_embed(url: str) -> tuple[str, str]:
-    """(label, url to link) for the URL of an iframe, embed or object."""
+def _embed_label(url: str) -> str:
+    """A readable label for the URL of an iframe, embed or object."""
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+        host = (urlsplit(url).hostname or "").removeprefix("www.").removeprefix("m.")
     except ValueError:
-        return "Embedded content", url
-    for site, label, rewrite in _EMBED_SITES:
-        if host == site:
-            page = rewrite(parts.path, parse_qs(parts.query)) if rewrite else None
-            return label, page or url
-    return "Embedded content", url
+        return "Embedded content"
+    return _EMBED_SITES.get(host, "Embedded content")
 
 
 def _embed_source(el: etree._Element) -> str | None:
@@ -681,21 +651,19 @@ def _replace_embed(el: etree._Element, ctx: int, base_url: str | None) -> None:
     if url is None or url.startswith("#"):
         el.drop_tree()
         return
-    label, link = _describe_embed(url)
+    label = _embed_label(url)
     parent = el.getparent()
     parent_tag = parent.tag if parent is not None else "body"
     if ctx & (_IN_LINK | _IN_MATH):
-        _append_text(el, f"{label}: {link}")
+        _append_text(el, f"{label}: {url}")
     else:
-        anchor = el.makeelement("a", {"href": link})
-        anchor.text = link
+        anchor = el.makeelement("a", {"href": url})
+        anchor.text = label
         if parent_tag in _BLOCK_CONTAINERS and _fits(parent_tag, "p", ("a",)):
             para = el.makeelement("p", {})
-            para.text = f"{label}: "
             para.append(anchor)
             el.addprevious(para)
         else:
-            _append_text(el, f"{label}: ")
             el.addprevious(anchor)
     el.drop_tree()
 
@@ -778,10 +746,6 @@ def _clean_attributes(el: etree._Element, allowed: frozenset[str], base_url: str
             attrib[name] = value
 
 
-def _is_tracking_pixel(img: etree._Element) -> bool:
-    return img.get("width") in ("0", "1") and img.get("height") in ("0", "1")
-
-
 def _has_image_source(img: etree._Element) -> bool:
     if any(img.get(name) for name in ("src", "srcset", *_LAZY_ATTRS)):
         return True
@@ -853,7 +817,7 @@ def _walk(body: etree._Element, base_url: str | None) -> None:
             if parent is not None and not _CLOSED_BY.get(parent.tag, _NOTHING) & _child_tags(el):
                 _hoist_content(el)
         if tag == "img":
-            if _is_tracking_pixel(el) or not _has_image_source(el):
+            if not _has_image_source(el):
                 el.drop_tree()
                 continue
         elif tag in ("video", "audio"):

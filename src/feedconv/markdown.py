@@ -419,10 +419,45 @@ def _has_content(el: Tag) -> bool:
     return bool(el.get_text().strip()) or el.find("img") is not None
 
 
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _chomp(text: str) -> tuple[str, str, str]:
-    prefix = " " if text[:1] in (" ", "\n") else ""
-    suffix = " " if text[-1:] in (" ", "\n") else ""
-    return prefix, suffix, text.strip()
+    """(leading space, trailing space, the text between) of an inline element's text:
+    Markdown delimiters must touch the text, so its spaces move outside them. Ordinary
+    spaces collapse to one; no-break and other Unicode spaces are kept as they are."""
+    core = text.strip()
+    return (
+        _outer_space(text[: len(text) - len(text.lstrip())]),
+        _outer_space(text[len(text.rstrip()) :]),
+        core,
+    )
+
+
+def _chomp_inline(el: Tag, text: str) -> tuple[str, str, str]:
+    """:func:`_chomp` for the text of ``el``; a space that would start or end a line
+    (at the edge of a block) or double the space of the text beside it is dropped."""
+    prefix, suffix, core = _chomp(text)
+    if prefix == " " and (_spaced(el.previous_sibling, -1) or _at_block_edge(el, False)):
+        prefix = ""
+    if suffix == " " and (_spaced(el.next_sibling, 0) or _at_block_edge(el, True)):
+        suffix = ""
+    return prefix, suffix, core
+
+
+def _spaced(node: Any, end: int) -> bool:
+    """True when ``node`` is text with a space at its end (-1) or start (0)."""
+    if not isinstance(node, NavigableString) or isinstance(node, Comment) or not node:
+        return False
+    return node[end] in " \t\r\n\f"
+
+
+def _outer_space(space: str) -> str:
+    if not space:
+        return ""
+    kept = "".join(ch for ch in space if ch not in " \t\r\n\f")
+    return kept or " "
 
 
 def _indent(text: str, first: str, rest: str) -> str:
@@ -510,31 +545,78 @@ def _repair_lists(soup: BeautifulSoup) -> None:
                 previous.append(child.extract())
 
 
-def _copy_link(soup: BeautifulSoup, link: Tag) -> Tag:
-    copy = soup.new_tag("a")
-    copy.attrs = link.attrs.copy()
+#: Blocks made of other blocks: inline markup goes into their items, rows and cells.
+_BLOCK_CONTAINERS = frozenset(["ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr"])
+
+
+def _has_block(el: Tag) -> bool:
+    return any(isinstance(node, Tag) and node.name in _BLOCKS for node in el.descendants)
+
+
+def _shallow_copy(soup: BeautifulSoup, el: Tag) -> Tag:
+    copy = soup.new_tag(el.name)
+    copy.attrs = el.attrs.copy()
     return copy
 
 
-def _push_links_into_blocks(soup: BeautifulSoup) -> None:
-    """``<a href><h2>Title</h2></a>`` → ``<h2><a href>Title</a></h2>``: Markdown links are
-    inline, so a link around blocks is repeated inside each of them."""
-    work = [a for a in soup.find_all("a") if a.find(_BLOCKS) is not None]
+def _push_markup_into_blocks(soup: BeautifulSoup) -> None:
+    """``<a href><h2>Title</h2></a>`` → ``<h2><a href>Title</a></h2>``, and the same for
+    emphasis and spans (``<b><span>text<table>…</table></span></b>``, as word processors
+    write it): Markdown links and delimiters are inline, so an inline element around
+    blocks is repeated inside each of them and around each run of inline content between
+    them. Code blocks take none."""
+    tags = [node for node in soup.descendants if isinstance(node, Tag)]
+    around: set[int] = set()
+    seen: set[int] = set()
+    for tag in tags:
+        if tag.name in _BLOCKS:
+            node = tag.parent
+            while node is not None and id(node) not in seen:
+                seen.add(id(node))
+                if node.name not in _BLOCKS and node.name != "math":
+                    around.add(id(node))
+                node = node.parent
+    for tag in tags:
+        if tag.name == "pre":  # code keeps its markup as it is (no delimiters there)
+            around.difference_update(id(node) for node in tag.descendants)
+    # Innermost first, so that an element's inline children no longer hold blocks.
+    work = [tag for tag in tags if id(tag) in around]
     while work:
-        link = work.pop()
-        if link.parent is None:
+        el = work.pop()
+        if el.parent is None:
             continue
-        for child in list(link.children):
+        run: list[Any] = []
+        for child in [*el.children, None]:
+            if child is not None and not _is_block(child):
+                run.append(child)
+                continue
+            if any(_meaningful(node) for node in run):
+                wrapper = _shallow_copy(soup, el)
+                run[0].insert_before(wrapper)
+                for node in run:
+                    wrapper.append(node.extract())
+            run = []
+            if isinstance(child, Tag):
+                _push_into(soup, el, child, work)
+        el.unwrap()
+
+
+def _push_into(soup: BeautifulSoup, markup: Tag, block: Tag, work: list[Tag]) -> None:
+    if block.name in ("pre", "hr"):
+        return
+    if block.name in _BLOCK_CONTAINERS:
+        for child in block.children:
             if isinstance(child, Tag) and child.name in _BLOCKS:
-                inner = _copy_link(soup, link)
-                for grandchild in list(child.contents):
-                    inner.append(grandchild.extract())
-                child.append(inner)
-                if inner.find(_BLOCKS) is not None:
-                    work.append(inner)
-            elif _meaningful(child):
-                child.wrap(_copy_link(soup, link))
-        link.unwrap()
+                _push_into(soup, markup, child, work)
+        return
+    if not any(_meaningful(node) for node in block.contents):
+        return
+    inner = _shallow_copy(soup, markup)
+    for child in list(block.contents):
+        inner.append(child.extract())
+    block.append(inner)
+    if _has_block(inner):
+        work.append(inner)
 
 
 # --------------------------------------------------------------------------- footnotes
@@ -543,6 +625,7 @@ _NOTE_ROLES = frozenset({"doc-endnotes", "doc-footnote", "doc-endnote", "doc-foo
 _REF_ROLES = frozenset({"doc-noteref"})
 _NOTE_ID = re.compile(r"^(?:fn|footnote|note|endnote)[-_:]?\w", re.IGNORECASE)
 _BACKREF_TEXT = frozenset({"↩", "↩︎", "↑", "^", "⤴", "back", "return"})
+_NOTES_TITLES = frozenset(["footnote", "footnotes", "note", "notes", "endnote", "endnotes"])
 _ITEM_TAGS = ("li", "aside", "div", "section", "p", "dd", "dt", "table", "footer", "tr")
 
 
@@ -642,7 +725,7 @@ def _note_body(item: Tag, soup: BeautifulSoup) -> Tag:
         for child in list(item.contents):
             body.append(child.extract())
     for label in body.find_all(class_=["label", "fn-bracket", "footnote-label"]):
-        label.decompose()
+        label.extract()
     return body
 
 
@@ -651,10 +734,21 @@ def _remove_empty_ancestors(el: Tag | None) -> None:
         parent = el.parent
         if _has_content(el):
             return
-        previous = _previous_meaningful(el)
-        if isinstance(previous, Tag) and previous.name == "hr" and _notey(el):
-            previous.decompose()  # the rule markdown-it and others put before the notes
-        el.decompose()
+        if _notey(el):
+            # The rule and the "Notes" heading that introduced the notes go with them:
+            # Markdown renderers set footnotes apart themselves.
+            previous = _previous_meaningful(el)
+            while isinstance(previous, Tag) and (
+                previous.name == "hr"
+                or (
+                    previous.name in _HEADINGS
+                    and _words(previous.get_text()).lower().rstrip(":") in _NOTES_TITLES
+                )
+            ):
+                following = _previous_meaningful(previous)
+                previous.extract()
+                previous = following
+        el.extract()
         el = parent if isinstance(parent, Tag) else None
 
 
@@ -702,13 +796,15 @@ def _extract_footnotes(soup: BeautifulSoup, page_url: str | None) -> list[Tag]:
     for item in items:
         for link in item.find_all("a", href=True):
             if _is_backref(link, page_url, ref_ids):
-                link.decompose()
+                for image in link.find_all("img"):
+                    link.insert_before(image.extract())  # an arrow drawn as an image
+                link.extract()
         parent = item.parent
         label = _previous_meaningful(item) if item.name == "dd" else None
         bodies.append(_note_body(item, soup))
-        item.decompose()
+        item.extract()
         if isinstance(label, Tag) and label.name == "dt":
-            label.decompose()
+            label.extract()
         _remove_empty_ancestors(parent if isinstance(parent, Tag) else None)
     return bodies
 
@@ -717,7 +813,7 @@ def _prepare(soup: BeautifulSoup, page_url: str | None) -> list[Tag]:
     _repair_headings(soup)
     _merge_adjacent(soup)
     _repair_lists(soup)  # may add a level per list: flatten afterwards
-    _push_links_into_blocks(soup)
+    _push_markup_into_blocks(soup)
     _flatten_deep(soup)
     return _extract_footnotes(soup, page_url)
 
@@ -1052,7 +1148,7 @@ class _Converter(_MarkdownConverterBase):
         cells = [c for line in grid for c in line if c is not None]
         flatten = width <= 1 or any(c.find(_COMPLEX_CELL) is not None for c in cells)
         if flatten or "_cell" in parent_tags:
-            parts = [f"*{caption}*"] if caption else []
+            parts = [caption] if caption else []
             for cell in cells:
                 rendered = self.blocks(cell, parent_tags)
                 if rendered:
@@ -1085,7 +1181,7 @@ class _Converter(_MarkdownConverterBase):
             body = rendered_rows
         lines.append("| " + " | ".join(aligns) + " |")
         lines.extend(self._row(row) for row in body)
-        above = f"*{caption}*\n\n" if caption else ""
+        above = f"{caption}\n\n" if caption else ""
         return "\n\n" + above + "\n".join(lines) + "\n\n"
 
     @staticmethod
@@ -1157,7 +1253,7 @@ class _Converter(_MarkdownConverterBase):
     def _emphasis(self, el: Tag, text: str, parent_tags: set[str], marker: str, tag: str) -> str:
         if "_noformat" in parent_tags:
             return text
-        prefix, suffix, text = _chomp(text)
+        prefix, suffix, text = _chomp_inline(el, text)
         if not text:
             return prefix or suffix
         # A closing "**" after punctuation and before a letter does not close (and the
@@ -1187,7 +1283,7 @@ class _Converter(_MarkdownConverterBase):
 
     def convert_del(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if self._flavor == "commonmark":
-            return self._html_inline("del", text, parent_tags)
+            return self._html_inline(el, "del", text, parent_tags)
         return self._emphasis(el, text, parent_tags, "~~", "del")
 
     convert_s = convert_del
@@ -1195,7 +1291,7 @@ class _Converter(_MarkdownConverterBase):
     def convert_mark(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if self._flavor == "obsidian":
             return self._emphasis(el, text, parent_tags, "==", "mark")
-        return self._html_inline("mark", text, parent_tags)
+        return self._html_inline(el, "mark", text, parent_tags)
 
     def convert_abbr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         title = " ".join(_attr(el, "title").split())
@@ -1203,14 +1299,14 @@ class _Converter(_MarkdownConverterBase):
         if not title or not key or title.lower() == key.lower() or key in self._abbrs:
             return text
         self._abbrs.add(key)
-        prefix, suffix, text = _chomp(text)
+        prefix, suffix, text = _chomp_inline(el, text)
         escaped = self.escape_text(title, parent_tags, line_start=False)
         return f"{prefix}{text} ({escaped}){suffix}"
 
     def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if "_noformat" in parent_tags:
             return text
-        prefix, suffix, text = _chomp(text)
+        prefix, suffix, text = _chomp_inline(el, text)
         if not text:
             return prefix or suffix
         href = _attr(el, "href").strip()
@@ -1268,16 +1364,16 @@ class _Converter(_MarkdownConverterBase):
     convert_track = convert_source
 
     def convert_sub(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return self._html_inline("sub", text, parent_tags)
+        return self._html_inline(el, "sub", text, parent_tags)
 
     def convert_sup(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return self._html_inline("sup", text, parent_tags)
+        return self._html_inline(el, "sup", text, parent_tags)
 
     @staticmethod
-    def _html_inline(tag: str, text: str, parent_tags: set[str]) -> str:
+    def _html_inline(el: Tag, tag: str, text: str, parent_tags: set[str]) -> str:
         if "_noformat" in parent_tags:
             return text
-        prefix, suffix, text = _chomp(text)
+        prefix, suffix, text = _chomp_inline(el, text)
         if not text:
             return prefix or suffix
         return f"{prefix}<{tag}>{text}</{tag}>{suffix}"
