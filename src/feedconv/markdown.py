@@ -166,6 +166,14 @@ _ALERTS = {
 }
 _ADMONITION_CLASSES = frozenset({"admonition", "callout", "alert", "notice", *_ALERTS})
 
+#: The elements that write the same delimiters as each inline element.
+_SAME_MARK = {
+    "em": frozenset(["em", "i", "cite", "dfn", "var"]),
+    "strong": frozenset(["strong", "b"]),
+    "del": frozenset(["del", "s"]),
+    "mark": frozenset(["mark"]),
+}
+
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…–—")
 
 # --------------------------------------------------------------------------- options
@@ -1251,8 +1259,8 @@ class _Converter(_MarkdownConverterBase):
     convert_tt = convert_code
 
     def _emphasis(self, el: Tag, text: str, parent_tags: set[str], marker: str, tag: str) -> str:
-        if "_noformat" in parent_tags:
-            return text
+        if "_noformat" in parent_tags or not parent_tags.isdisjoint(_SAME_MARK[tag]):
+            return text  # emphasis inside emphasis of its kind adds nothing
         prefix, suffix, text = _chomp_inline(el, text)
         if not text:
             return prefix or suffix
