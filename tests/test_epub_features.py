@@ -304,10 +304,19 @@ def test_several_feeds_get_a_section_each(books):
 
 def test_inline_contents_page_and_landmarks(books):
     contents = doc(books["month"], "EPUB/text/contents.xhtml")
-    items = [text(li) for li in contents.iterfind(".//x:li", NS)]
-    assert items == ["January 2024 (3 posts)", "February 2024 (3 posts)", "Undated (1 post)"]
+    groups = contents.findall("x:body/x:ul/x:li", NS)
+    assert [text(li.find("x:a", NS)) + text(li.find("x:span", NS)) for li in groups] == [
+        "January 2024(3 posts)",
+        "February 2024(3 posts)",
+        "Undated(1 post)",
+    ]
+    posts = contents.xpath("x:body/x:ul/x:li/x:ul/x:li/x:a", namespaces=NS)
+    assert [a.get("href") for a in posts] == [f"p{n:05d}.xhtml" for n in range(1, 8)]
     flat = doc(books["flat"], "EPUB/text/contents.xhtml")
-    assert len(flat.findall(".//x:li", NS)) == 7  # posts listed directly
+    assert len(flat.findall("x:body/x:ul/x:li", NS)) == 7  # six posts and "Undated"
+    big = doc(books["many"], "EPUB/text/contents.xhtml")  # a big book lists its groups only
+    hrefs = [a.get("href") for a in big.iterfind(".//x:a", NS)]
+    assert hrefs and not [h for h in hrefs if h.startswith("p")]
     nav = doc(books["month"], "EPUB/nav.xhtml")
     landmarks = {
         a.get(EPUB_TYPE): a.get("href")

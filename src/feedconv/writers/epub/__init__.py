@@ -54,6 +54,7 @@ _COVER_PAGE: Final = "text/cover.xhtml"
 _TITLE_PAGE: Final = "text/title.xhtml"
 _CONTENTS_PAGE: Final = "text/contents.xhtml"
 _MAX_SUBJECTS: Final = 20
+_CONTENTS_POSTS: Final = 100  # up to this many posts, the contents page lists them all
 _STORED: Final = (".png", ".jpg", ".gif")
 
 #: Table of contents layouts: year → month → post, month → post, day → post, posts.
@@ -112,8 +113,10 @@ hr { border: 0; border-top: 1px solid #bbb; margin: 1.5em 20%; }
 .title-page { text-align: center; margin-top: 3em; }
 .title-page h1 { font-size: 2em; }
 .title-page .dates, .title-page .count, .title-page .feeds { font-size: 0.9em; }
-.index li, .contents li { margin: 0.2em 0; }
-.index .date, .contents .count { font-size: 0.85em; opacity: 0.75; }
+ul.index, ul.contents { list-style: none; padding-left: 0; }
+ul.index ul, ul.contents ul { list-style: none; padding-left: 1.2em; }
+.index li, .contents li { margin: 0.25em 0; }
+.date, .count { font-size: 0.85em; opacity: 0.75; }
 .cover-page { margin: 0; padding: 0; text-align: center; }
 .cover-page img { max-width: 100%; max-height: 100vh; height: auto; }
 """
@@ -237,6 +240,20 @@ def _host(url: str | None) -> str:
         return (urlsplit(url or "").hostname or "").removeprefix("www.")
     except ValueError:
         return ""
+
+
+def _short_span(dates: list[datetime]) -> str:
+    """A date range said briefly: "2–15 April 2024", "2 April – 15 May 2024"."""
+    if not dates:
+        return ""
+    first, last = dates[0], dates[-1]
+    if (first.year, first.month) != (last.year, last.month):
+        if first.year == last.year:
+            return f"{first.day} {MONTHS[first.month - 1]} – {x.readable_date(last)}"
+        return f"{x.readable_date(first)} – {x.readable_date(last)}"
+    if first.day == last.day:
+        return x.readable_date(last)
+    return f"{first.day}–{x.readable_date(last)}"
 
 
 def _date_span(dates: list[datetime]) -> str:
@@ -442,22 +459,24 @@ class _BookBuilder:
         return f" ({count} {'post' if count == 1 else 'posts'})"
 
     def _contents_page(self) -> x.Document:
-        """The inline contents: every group (with its number of posts), and the posts
-        that belong to no group."""
+        """The inline contents: every group (with its number of posts) and, in a small
+        book, every post; in a big one only the posts that belong to no group."""
         body = el("body")
         sub(body, "h1", None, "Contents")
+
+        every_post = self.number <= _CONTENTS_POSTS
 
         def listing(parent: etree._Element, nodes: list[_Group | _Chapter], top: bool) -> None:
             ul = sub(parent, "ul", {"class": "contents"})
             for node in nodes:
                 if isinstance(node, _Chapter):
-                    if top:
+                    if top or every_post:
                         self._index_item(ul, node)
                     continue
                 li = sub(ul, "li")
                 sub(li, "a", {"href": self._href(node)}, node.label)
                 sub(li, "span", {"class": "count"}, self._count(node))
-                if any(isinstance(child, _Group) for child in node.children):
+                if every_post or any(isinstance(child, _Group) for child in node.children):
                     listing(li, node.children, False)
 
         listing(body, self.tree, True)
@@ -630,7 +649,7 @@ class _BookBuilder:
 
             site = _host(self.feed.home_page_url) or _host(self.feed.feed_url)
             data, media_type, extension = (
-                make_cover(self.title, self._subtitle(), site),
+                make_cover(self.title, _short_span(self.dates), site),
                 "image/png",
                 "png",
             )

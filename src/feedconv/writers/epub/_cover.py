@@ -27,21 +27,25 @@ _PALETTES: Final = (
     ((62, 44, 86), (230, 180, 110), (250, 246, 252), (214, 202, 228)),
     ((24, 70, 80), (240, 200, 120), (244, 250, 250), (190, 220, 222)),
 )
-# Installed fonts tried, in order, for characters the bundled font lacks.
-_SYSTEM_FONTS: Final = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
-    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
-    "C:/Windows/Fonts/arialuni.ttf",
+# Installed font families tried, in order, for the cover's text: (regular, bold).
+_FAMILIES: Final = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "NotoSans-Bold.ttf"),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc"),
+    ("/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"),
+    ("/usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf"),
+    (
+        "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+        "NotoSansDevanagari-Bold.ttf",
+    ),
+    ("/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf", "NotoSansThai-Bold.ttf"),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", ""),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", ""),
+    ("/usr/share/fonts/truetype/freefont/FreeSans.ttf", "FreeSansBold.ttf"),
+    ("/System/Library/Fonts/Supplemental/Arial Unicode.ttf", ""),
+    ("C:/Windows/Fonts/arialuni.ttf", ""),
 )
+_Family = tuple[str | None, str | None]  # (regular, bold); None: the font Pillow ships
 
 
 def _font(source: str | None, size: int) -> Any:
@@ -52,9 +56,14 @@ def _font(source: str | None, size: int) -> Any:
     return ImageFont.truetype(source, size=size)
 
 
-def _fonts() -> list[str | None]:
-    """The bundled font (None), then the installed fallbacks."""
-    return [None, *(path for path in _SYSTEM_FONTS if Path(path).is_file())]
+def _families() -> list[_Family]:
+    """The installed families, then the font Pillow ships (basic Latin only)."""
+    found: list[_Family] = []
+    for regular, bold in _FAMILIES:
+        if Path(regular).is_file():
+            bold_path = Path(regular).with_name(bold) if bold else None
+            found.append((regular, str(bold_path) if bold_path and bold_path.is_file() else None))
+    return [*found, (None, None)]
 
 
 def _ink(font: Any, text: str) -> bytes:
@@ -72,17 +81,17 @@ def _covers(source: str | None, char: str) -> bool:
     return _ink(font, char) != _ink(font, "\U0010fffd")
 
 
-_NO_FONT: Final = "no font"
-
-
-def _font_for(text: str) -> str | None:
-    """The first font that has every character of ``text`` (None: the bundled one);
-    :data:`_NO_FONT` when none has."""
+def _family_for(text: str) -> _Family | None:
+    """The first family whose regular font has every character of ``text``."""
     chars = {c for c in text if not c.isspace() and c.isprintable()}
-    for source in _fonts():
-        if all(_covers(source, c) for c in chars):
-            return source
-    return _NO_FONT
+    for family in _families():
+        if all(_covers(family[0], c) for c in chars):
+            return family
+    return None
+
+
+# Punctuation that must not start a line of CJK text (it stays with the line before).
+_NO_LINE_START: Final = frozenset("、。，．・：；？！）」』】〉》〕…ー")
 
 
 def _wrap(text: str, font: Any, width: int, draw: Any) -> list[str]:
@@ -96,7 +105,8 @@ def _wrap(text: str, font: Any, width: int, draw: Any) -> list[str]:
     line = ""
     for unit in units:
         candidate = unit if not line else line + joiner + unit
-        if draw.textlength(candidate, font=font) <= width or not line:
+        fits = draw.textlength(candidate, font=font) <= width
+        if fits or not line or (not joiner and unit in _NO_LINE_START):
             line = candidate
         else:
             lines.append(line.strip())
@@ -126,7 +136,8 @@ def _centred(draw: Any, y: float, line: str, font: Any, fill: tuple[int, ...], b
 
 
 def make_cover(title: str, subtitle: str, site: str) -> bytes:
-    """The cover image (PNG bytes) for a book called ``title``."""
+    """The cover image (PNG bytes) for a book called ``title``; one font family draws
+    all its text (a title no installed font can draw is left off)."""
     from PIL import Image, ImageDraw
 
     digest = hashlib.sha256(title.encode("utf-8")).digest()
@@ -135,40 +146,43 @@ def make_cover(title: str, subtitle: str, site: str) -> bytes:
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, WIDTH, 56), fill=accent)
     draw.rectangle((0, HEIGHT - 56, WIDTH, HEIGHT), fill=accent)
-    draw.rectangle((_MARGIN, 360, _MARGIN + 180, 372), fill=accent)
 
-    y = 470.0
-    title_font = _font_for(title) if title else _NO_FONT
-    if title_font != _NO_FONT:
-        font, lines = _fit(title, title_font, draw)
-        ascent, descent = font.getmetrics()
-        step = (ascent + descent) * 1.12
-        for line in lines:
-            _centred(draw, y, line, font, ink, bold=max(1, font.size // 60))
-            y += step
-        y += 90
-    rule = (WIDTH // 2 - 120, int(y), WIDTH // 2 + 120, int(y) + 8)
-    draw.rectangle(rule, fill=accent)
-    y += 110
-    subtitle_font = _font_for(subtitle) if subtitle else _NO_FONT
-    if subtitle_font != _NO_FONT:
-        font, lines = _fit_small(subtitle, subtitle_font, 68, draw)
-        for line in lines:
-            _centred(draw, y, line, font, soft, bold=0)
-            y += 68 * 1.4
-    site_font = _font_for(site) if site else _NO_FONT
-    if site_font != _NO_FONT:
-        font, lines = _fit_small(site, site_font, 56, draw)
-        y = HEIGHT - 240 - 80 * (len(lines) - 1)
-        for line in lines:
-            _centred(draw, y, line, font, soft, bold=0)
-            y += 80
+    family = _family_for(title + site)
+    if family is None:
+        title = ""
+        family = _family_for(site) or (None, None)
+    regular, bold = family
+    sub_family = family if _family_for(subtitle) == family else _family_for(subtitle)
+    title_font, title_lines = _fit(title, bold or regular, draw) if title else (None, [])
+    step = 0.0
+    if title_font is not None:
+        ascent, descent = title_font.getmetrics()
+        step = (ascent + descent) * 1.1
+    sub_font = _font(sub_family[0] if sub_family else None, 68)
+    sub_lines = _wrap(subtitle, sub_font, WIDTH - 2 * _MARGIN, draw)[:3] if sub_family else []
+    block = step * len(title_lines) + 200 + 68 * 1.45 * len(sub_lines)
+    y = max(260.0, HEIGHT * 0.42 - block / 2)
+    for line in title_lines:
+        assert title_font is not None
+        fake_bold = 0 if bold else max(1, title_font.size // 60)
+        _centred(draw, y, line, title_font, ink, bold=fake_bold)
+        y += step
+    y += 80
+    draw.rectangle((WIDTH // 2 - 120, int(y), WIDTH // 2 + 120, int(y) + 8), fill=accent)
+    y += 120
+    for line in sub_lines:
+        _centred(draw, y, line, sub_font, soft, bold=0)
+        y += 68 * 1.45
+    if site:
+        site_font = _font(regular, 56)
+        _centred(
+            draw,
+            HEIGHT - 250,
+            _wrap(site, site_font, WIDTH - 2 * _MARGIN, draw)[0],
+            site_font,
+            soft,
+            bold=0,
+        )
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()
-
-
-def _fit_small(text: str, source: str | None, size: int, draw: Any) -> tuple[Any, list[str]]:
-    font = _font(source, size)
-    lines = _wrap(text, font, WIDTH - 2 * _MARGIN, draw)
-    return font, lines[:2]
