@@ -39,7 +39,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml import html as lxml_html
 
-__all__ = ["clean_fragment", "html_to_text"]
+__all__ = ["clean_fragment", "html_to_text", "parse_fragment"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ def _clean_chars(text: str) -> str:
     if _BAD_CHARS.search(text) is None:
         return text
     return text.translate(_CHAR_TABLE)
+
+
+def parse_fragment(html: str) -> etree._Element | None:
+    """Parse an HTML fragment with the one HTML parser (comments and processing
+    instructions dropped, control characters removed); return its ``<body>``."""
+    return _parse_body(_clean_chars(html))
 
 
 def _parse_body(html: str) -> etree._Element | None:
@@ -842,7 +848,7 @@ def clean_fragment(html: str, base_url: str | None = None) -> str:
     """
     if not html or html.isspace():
         return ""
-    body = _parse_body(_clean_chars(html))
+    body = parse_fragment(html)
     if body is None:
         return ""
     _walk(body, base_url)
@@ -908,7 +914,7 @@ def html_to_text(html: str) -> str:
         return ""
     if "<" not in html and "&" not in html:
         return " ".join(_clean_chars(html).split())
-    body = _parse_body(_clean_chars(html))
+    body = parse_fragment(html)
     if body is None:
         return ""
     for el in list(body.iter()):
