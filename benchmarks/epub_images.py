@@ -9,7 +9,7 @@ one WebP picture (converted to JPEG in the book) and a site logo shared by every
 times the real command, one process per run:
 
 1. ``--images embed`` (the default), without the image cache: every image downloaded;
-2. the same with the cache filled by run 1 (nothing downloaded);
+2. the same once another run has filled the cache (nothing downloaded);
 3. ``--profile kindle`` without the cache: every photograph scaled to 1264x1680 or less;
 4. ``--images link``: no image fetched, for comparison.
 
@@ -194,6 +194,7 @@ def main() -> None:
         file=sys.stderr,
     )
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         feed = work / "feed.xml"
@@ -213,6 +214,7 @@ def main() -> None:
             if label != "fill the cache":
                 rows.append(row)
     server.shutdown()
+    load = f"load average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after"
 
     header = (
         "| run | wall time | CPU time | peak memory | book | images in the book"
@@ -223,7 +225,7 @@ def main() -> None:
         f" | {r['size']:.1f} MB | {r['images']} | {r['requests']} |\n"
         for r in rows
     )
-    print(table)
+    print(table + "\n" + load)
     if options.write:
         command_line = "python benchmarks/epub_images.py " + " ".join(
             shlex.quote(a) for a in sys.argv[1:]
@@ -235,7 +237,7 @@ def main() -> None:
             " shared by all), served on 127.0.0.1 by the benchmark itself; each run is one"
             " `feedconv to-epub` process (`-q`, `SOURCE_DATE_EPOCH=0`).\n\n"
             f"Made with `{command_line.strip()}` on {platform.machine()}, {os.cpu_count()} cores,"
-            f" Python {platform.python_version()}.\n\n" + table
+            f" Python {platform.python_version()}; {load}.\n\n" + table
         )
         Path(options.write).write_text(page, encoding="utf-8")
 

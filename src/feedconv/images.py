@@ -392,7 +392,7 @@ def prepare_for_book(
         picture = ImageOps.exif_transpose(picture)
         if too_big:
             assert max_size is not None
-            picture.thumbnail(max_size, PILImage.Resampling.LANCZOS)
+            picture.thumbnail(max_size, PILImage.Resampling.BICUBIC)
         target = _target_format(image, picture)
         data = _encode(picture, target, jpeg_quality)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
