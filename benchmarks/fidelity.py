@@ -1,8 +1,7 @@
 """How faithfully ``feedconv to-md`` converts feed HTML, next to pandoc, html2text and
-markdownify, scored by the shared HTML → Markdown fidelity tool.
+markdownify, scored by an HTML → Markdown fidelity scorer.
 
-    python benchmarks/fidelity.py [--tool ../shared/tools/fidelity] [--corpus both]
-                                  [--write docs/fidelity.md]
+    python benchmarks/fidelity.py --tool DIR [--corpus both] [--write docs/fidelity.md]
 
 Runs the tool's ``baselines.py`` twice in feed mode, exactly the way the commands are used:
 
@@ -18,9 +17,10 @@ tool's own synthetic feed differs from the cleaned body of the tool's copy of th
 Last, the cleaner and converter alone are scored item by item in this process
 (``clean_fragment`` then ``html_to_markdown`` on the tool's copy of each body).
 
-The tool (``--tool``, default ``../shared/tools/fidelity`` relative to this repository)
-needs ``markdown-it-py``, ``mdit-py-plugins``, ``html5lib`` and ``html2text`` in this
-Python, and ``pandoc`` on PATH for the pandoc row. The tables go to stdout, and with
+The tool (``--tool``: the scorer's folder, holding ``baselines.py``, ``corpus.py`` and
+``score.py``; or the ``FEEDCONV_FIDELITY_TOOL`` environment variable) needs
+``markdown-it-py``, ``mdit-py-plugins``, ``html5lib`` and ``html2text`` in this Python,
+and ``pandoc`` on PATH for the pandoc row. The tables go to stdout, and with
 ``--write FILE`` into a Markdown page together with the command that made them.
 """
 
@@ -30,6 +30,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import shlex
 import statistics
 import subprocess
@@ -177,12 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tool",
         type=Path,
-        default=ROOT.parent / "shared" / "tools" / "fidelity",
-        help="folder of the fidelity tool (default: ../shared/tools/fidelity)",
+        default=os.environ.get("FEEDCONV_FIDELITY_TOOL"),
+        help="folder of the fidelity scorer (default: $FEEDCONV_FIDELITY_TOOL)",
     )
     parser.add_argument("--corpus", default="both", choices=["seed", "public", "both"])
     parser.add_argument("--write", type=Path, metavar="FILE", help="also write a Markdown page")
     args = parser.parse_args(argv)
+    if args.tool is None or not (Path(args.tool) / "baselines.py").is_file():
+        parser.error("give --tool DIR, the fidelity scorer's folder (it holds baselines.py)")
+    args.tool = Path(args.tool)
     if not (args.tool / "baselines.py").is_file():
         parser.error(f"{args.tool}: no baselines.py there (use --tool)")
     sys.path.insert(0, str(ROOT / "src"))
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report)
     if args.write:
-        command = "python benchmarks/fidelity.py" + (
+        command = "python benchmarks/fidelity.py --tool DIR" + (
             f" --corpus {args.corpus}" if args.corpus != "both" else ""
         )
         head = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
