@@ -59,23 +59,23 @@ class _RefuseExternal(etree.Resolver):
         return self.resolve_string("", context)
 
 
-def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.XMLParser:
-    """The hardened lxml parser: the only way feedconv builds an XML parser.
+# Every parser feedconv builds gets these flags, and nothing else sets them.
+# ``collect_ids`` stays at its default on purpose: turning it off makes libxml2 load
+# the external DTD subset, and with it external parameter entities.
+_HARDENED: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
-    ``collect_ids`` stays at its default on purpose: turning it off makes libxml2 load
-    the external DTD subset, and with it external parameter entities.
-    """
-    parser = etree.XMLParser(
-        encoding=encoding,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        recover=recover,
-    )
+
+def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.XMLParser:
+    """The hardened lxml parser: the only way feedconv builds a whole-document parser."""
+    parser = etree.XMLParser(encoding=encoding, recover=recover, **_HARDENED)
     parser.resolvers.add(_RefuseExternal())
     return parser
 
@@ -83,18 +83,7 @@ def make_parser(*, recover: bool = False, encoding: str | None = None) -> etree.
 def make_pull_parser(*, tags: tuple[str, ...], base_url: str | None = None) -> etree.XMLPullParser:
     """The hardened parser for streaming: the same flags as :func:`make_parser`, fed
     chunk by chunk, reporting the end of the elements named in ``tags``."""
-    parser = etree.XMLPullParser(
-        events=("end",),
-        tag=tags,
-        base_url=base_url,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = etree.XMLPullParser(events=("end",), tag=tags, base_url=base_url, **_HARDENED)
     parser.resolvers.add(_RefuseExternal())
     return parser
 
