@@ -101,15 +101,31 @@ def test_unwritable_destination_is_one_line(tmp_path: Path) -> None:
     assert blocker.read_text() == "not a folder"
 
 
+def _wait_until_reading_stdin(pid: int, timeout: float = 20.0) -> None:
+    """Wait until the process blocks reading its stdin pipe (Linux: /proc wchan)."""
+    deadline = time.monotonic() + timeout
+    wchan = Path(f"/proc/{pid}/wchan")
+    while time.monotonic() < deadline:
+        try:
+            if "pipe" in wchan.read_text():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+
+
 def test_ctrl_c_exits_130_quietly() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "feedconv", "to-json", "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A test runner may ignore SIGINT, and children inherit that: give it back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        time.sleep(1.5)  # let it start and block on stdin
+        _wait_until_reading_stdin(proc.pid)
+        time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -117,7 +133,7 @@ def test_ctrl_c_exits_130_quietly() -> None:
             proc.kill()
         assert proc.stdin is not None
         proc.stdin.close()
-    assert proc.returncode == ExitCode.INTERRUPTED
+    assert proc.returncode == ExitCode.INTERRUPTED, err.decode()
     assert out == b""
     assert b"Traceback" not in err
     assert err.decode().strip() == "feedconv: interrupted"
