@@ -343,10 +343,11 @@ def _masked_dict(feed: Feed) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("path", _files("repair-"))
-def test_repairs_give_a_feed_and_one_warning(
+def _read_and_compare(
     path: Path, caplog: pytest.LogCaptureFixture, update_golden: bool
-) -> None:
+) -> list[str]:
+    """Read ``path``, compare with its expected JSON Feed (or rewrite it with
+    --update-golden) and return the warning lines logged while reading."""
     with caplog.at_level(logging.WARNING):
         feed = _read(path)
     got = _masked_dict(feed)
@@ -358,28 +359,23 @@ def test_repairs_give_a_feed_and_one_warning(
     else:
         expected = json.loads(expected_path.read_text(encoding="utf-8"))
         assert got == expected
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, [r.getMessage() for r in warnings]
-    message = warnings[0].getMessage()
-    assert "\n" not in message and message.strip()
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("path", _files("repair-"))
+def test_repairs_give_a_feed_and_one_warning(
+    path: Path, caplog: pytest.LogCaptureFixture, update_golden: bool
+) -> None:
+    warnings = _read_and_compare(path, caplog, update_golden)
+    assert len(warnings) == 1, warnings
+    assert "\n" not in warnings[0] and warnings[0].strip()
 
 
 @pytest.mark.parametrize("path", _files("convert-"))
 def test_unusual_but_valid_input_converts_without_warning(
     path: Path, caplog: pytest.LogCaptureFixture, update_golden: bool
 ) -> None:
-    with caplog.at_level(logging.WARNING):
-        feed = _read(path)
-    got = _masked_dict(feed)
-    expected_path = path.with_name(path.stem + EXPECTED_SUFFIX)
-    if update_golden:
-        expected_path.write_text(
-            json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-    else:
-        expected = json.loads(expected_path.read_text(encoding="utf-8"))
-        assert got == expected
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert _read_and_compare(path, caplog, update_golden) == []
 
 
 # --- bounded resources ----------------------------------------------------------------------
