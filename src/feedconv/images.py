@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
-import json
 import logging
 import re
 import warnings
@@ -159,33 +157,18 @@ class ImageCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def _paths(self, url: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:40]
-        return self.folder / f"{key}.json", self.folder / f"{key}.img"
-
     def get(self, url: str) -> bytes | None:
-        meta_path, data_path = self._paths(url)
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            data = data_path.read_bytes()
-        except (OSError, ValueError):
-            return None
-        if not isinstance(meta, dict) or meta.get("url") != url:
-            return None
-        if meta.get("sha256") != hashlib.sha256(data).hexdigest():
-            return None
-        return data
+        from feedconv.sources import read_cached
+
+        entry = read_cached(self.folder, url, ".img")
+        return entry[1] if entry is not None else None
 
     def put(self, url: str, data: bytes) -> None:
         from feedconv.errors import OutputError
-        from feedconv.writers._files import atomic_write
+        from feedconv.sources import write_cached
 
-        meta_path, data_path = self._paths(url)
-        meta = {"url": url, "sha256": hashlib.sha256(data).hexdigest()}
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(data_path, data, force=True)
-            atomic_write(meta_path, json.dumps(meta).encode("utf-8"), force=True)
+            write_cached(self.folder, url, ".img", data, {})
         except (OSError, OutputError) as exc:
             log.warning("cannot update the image cache in %s (%s)", self.folder, exc)
 

@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from feedconv import __version__
@@ -175,22 +176,52 @@ class _Cached:
     last_modified: str | None
 
 
-def _cache_paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
-    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:40]
-    return cache_dir / f"{key}.json", cache_dir / f"{key}.body"
-
-
-def _cache_read(cache_dir: Path, url: str) -> _Cached | None:
-    meta_path, body_path = _cache_paths(cache_dir, url)
+def read_cached(folder: Path, url: str, suffix: str) -> tuple[dict[str, Any], bytes] | None:
+    """One on-disk cache entry for ``url``: its metadata and bytes, or None when it is
+    missing, damaged or not for this URL. A pair of files per URL, ``<key>.json`` and
+    ``<key><suffix>``; the metadata holds the URL and the bytes' SHA-256, so a
+    half-written or colliding pair is never trusted."""
+    meta_path, data_path = _entry_paths(folder, url, suffix)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = body_path.read_bytes()
+        data = data_path.read_bytes()
     except (OSError, ValueError):
         return None
     if not isinstance(meta, dict) or meta.get("url") != url:
         return None
     if meta.get("sha256") != hashlib.sha256(data).hexdigest():
         return None
+    return meta, data
+
+
+def write_cached(
+    folder: Path, url: str, suffix: str, data: bytes, meta: dict[str, Any] | None
+) -> None:
+    """Store (or with ``meta=None`` forget) the entry :func:`read_cached` reads.
+    Raises OSError or OutputError."""
+    from feedconv.writers._files import atomic_write
+
+    meta_path, data_path = _entry_paths(folder, url, suffix)
+    if meta is None:
+        meta_path.unlink(missing_ok=True)
+        data_path.unlink(missing_ok=True)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"url": url, **meta, "sha256": hashlib.sha256(data).hexdigest()}
+    atomic_write(data_path, data, force=True)
+    atomic_write(meta_path, json.dumps(record, indent=1).encode("utf-8"), force=True)
+
+
+def _entry_paths(folder: Path, url: str, suffix: str) -> tuple[Path, Path]:
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:40]
+    return folder / f"{key}.json", folder / f"{key}{suffix}"
+
+
+def _cache_read(cache_dir: Path, url: str) -> _Cached | None:
+    entry = read_cached(cache_dir, url, ".body")
+    if entry is None:
+        return None
+    meta, data = entry
 
     def text(key: str) -> str | None:
         value = meta.get(key)
@@ -202,24 +233,18 @@ def _cache_read(cache_dir: Path, url: str) -> _Cached | None:
 def _cache_write(
     cache_dir: Path, url: str, source: Source, etag: str | None, last_modified: str | None
 ) -> None:
-    from feedconv.writers._files import atomic_write
-
-    meta_path, body_path = _cache_paths(cache_dir, url)
-    try:
-        if not etag and not last_modified:
-            # Nothing to revalidate with: a stale pair would only waste space.
-            meta_path.unlink(missing_ok=True)
-            body_path.unlink(missing_ok=True)
-            return
-        meta = {
-            "url": url,
+    # Nothing to revalidate with: a stale pair would only waste space, so it goes.
+    meta = (
+        {
             "final_url": source.url,
             "charset": source.charset,
             "etag": etag,
             "last_modified": last_modified,
-            "sha256": hashlib.sha256(source.data).hexdigest(),
         }
-        atomic_write(body_path, source.data, force=True)
-        atomic_write(meta_path, json.dumps(meta, indent=1).encode("utf-8"), force=True)
+        if etag or last_modified
+        else None
+    )
+    try:
+        write_cached(cache_dir, url, ".body", source.data, meta)
     except (OSError, OutputError) as exc:
         log.warning("cannot update the HTTP cache in %s (%s)", cache_dir, exc)
