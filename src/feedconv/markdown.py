@@ -194,14 +194,15 @@ class MarkdownOptions:
     ``top_heading``: the shallowest heading level the fragment may use; headings above it
     are shifted down (deeper levels stop at 6). ``page_url``: the post's own URL, so that
     footnote references written as absolute links to it are recognised. ``footnote_start``:
-    the first footnote number (a document numbers its posts' notes continuously).
+    the first footnote number (a document numbers its posts' notes continuously); with
+    None the numbers are left as slots for :func:`number_footnotes` to fill in later.
     ``images``: remote image URL → local path, for downloaded images.
     """
 
     flavor: str = "gfm"
     top_heading: int | None = None
     page_url: str | None = None
-    footnote_start: int = 1
+    footnote_start: int | None = 1
     images: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -209,6 +210,22 @@ class MarkdownOptions:
 class Conversion:
     markdown: str
     footnotes: int
+
+
+# A footnote number slot is NOTE_SLOT + index + NOTE_SLOT. NUL never occurs in converted
+# text: the fragment is parsed into an lxml tree, which cannot hold it.
+NOTE_SLOT = "\x00"
+
+
+def number_footnotes(markdown: str, start: int) -> str:
+    """Fill the footnote slots of a conversion made with ``footnote_start=None``, so that
+    its notes are numbered from ``start``. A document converts its posts ahead, in any
+    process, and numbers their notes here, in order."""
+    if NOTE_SLOT not in markdown:
+        return markdown
+    parts = markdown.split(NOTE_SLOT)
+    parts[1::2] = [str(start + int(index)) for index in parts[1::2]]
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -950,7 +967,6 @@ class _Converter(_MarkdownConverterBase):
         wrap = False
         heading_offset = 0
         flavor = "gfm"
-        footnote_start = 1
         images: Mapping[str, str] = {}
 
     def __init__(self, **options: Any) -> None:
@@ -1547,7 +1563,7 @@ class _Converter(_MarkdownConverterBase):
         return f"({text})" if text else ""
 
     def convert_fnref(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return f"[^{int(_attr(el, 'n')) + self.options['footnote_start']}]"
+        return f"[^{NOTE_SLOT}{_attr(el, 'n')}{NOTE_SLOT}]"
 
     def convert_math(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         block = _attr(el, "display") == "block" and "_inline" not in parent_tags
@@ -1560,9 +1576,9 @@ class _Converter(_MarkdownConverterBase):
 
     # -- footnote bodies ---------------------------------------------------------------
 
-    def footnote(self, number: int, body: Tag) -> str:
+    def footnote(self, index: int, body: Tag) -> str:
         text = _normalize(self.blocks(body)).strip("\n")
-        return _indent(text, f"[^{number}]: ", "    ")
+        return _indent(text, f"[^{NOTE_SLOT}{index}{NOTE_SLOT}]: ", "    ")
 
 
 def _inline_html(el: Tag) -> str:
@@ -1683,15 +1699,14 @@ def convert(html: str, options: MarkdownOptions | None = None) -> Conversion:
     converter = _Converter(
         heading_offset=offset,
         flavor=options.flavor,
-        footnote_start=options.footnote_start,
         images=options.images,
     )
     body = _normalize(converter.convert_soup(soup))
     if notes:
-        definitions = [
-            converter.footnote(options.footnote_start + n, note) for n, note in enumerate(notes)
-        ]
+        definitions = [converter.footnote(n, note) for n, note in enumerate(notes)]
         body = _normalize(body + "\n\n" + "\n\n".join(definitions))
+    if options.footnote_start is not None:
+        body = number_footnotes(body, options.footnote_start)
     return Conversion(body, len(notes))
 
 

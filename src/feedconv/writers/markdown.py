@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
-import itertools
 import json
 import posixpath
 import string
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from feedconv.errors import OutputError
-from feedconv.markdown import FLAVORS, MarkdownOptions, convert, image_sources
+from feedconv.markdown import FLAVORS, MarkdownOptions, convert, image_sources, number_footnotes
 from feedconv.model import Entry, Feed
 from feedconv.writers._files import atomic_write, check_writable, iter_unique_names, slugify
 
@@ -157,14 +156,16 @@ def byline(entry: Entry) -> str:
     return " · ".join(parts)
 
 
-def _section(entry: Entry, flavor: str, footnote_start: int) -> tuple[str, int]:
+def _section(entry: Entry, flavor: str) -> tuple[str, int]:
+    """A post as a section, its footnote numbers left as slots (see
+    :func:`~feedconv.markdown.number_footnotes`), and how many notes it has."""
     title = escape_inline(entry.title or "Untitled")
     parts = [f"# {title}\n"]
     meta = byline(entry)
     if meta:
         parts.append(f"\n{meta}\n")
     options = MarkdownOptions(
-        flavor=flavor, top_heading=2, page_url=entry.link, footnote_start=footnote_start
+        flavor=flavor, top_heading=2, page_url=entry.link, footnote_start=None
     )
     body, notes = _convert(entry, options)
     if body:
@@ -174,7 +175,7 @@ def _section(entry: Entry, flavor: str, footnote_start: int) -> tuple[str, int]:
 
 def render_section(entry: Entry, flavor: str = "gfm") -> str:
     """One post as a section of a larger document."""
-    return _section(entry, flavor, 1)[0]
+    return number_footnotes(_section(entry, flavor)[0], 1)
 
 
 def render_document(
@@ -188,9 +189,8 @@ def render_document(
 
     ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
     converts the sections, possibly in other processes. Footnote numbers continue
-    across the document; a section converted ahead with numbers from 1 is converted
-    again, here, when its numbers must start later, so the bytes never depend on the
-    mapper.
+    across the document: sections come back with numbered slots, filled in here in
+    order, so the bytes never depend on the mapper.
     """
     head = f"# {escape_inline(feed.title or 'Untitled feed')}\n"
     about = []
@@ -202,25 +202,17 @@ def render_document(
         head += "\n" + "  \n".join(about) + "\n"
     yield head
     source = feed.entries if entries is None else entries
+    convert = functools.partial(section_slots, flavor)
+    converted = map(convert, source) if mapper is None else mapper(convert, source)
     footnote = 1
-    if mapper is None:
-        for entry in source:
-            section, notes = _section(entry, flavor, footnote)
-            footnote += notes
-            yield "\n" + section
-        return
-    ahead, behind = itertools.tee(source)
-    converted = mapper(functools.partial(first_section, flavor), ahead)
-    for entry, (section, notes) in zip(behind, converted, strict=True):
-        if notes and footnote != 1:
-            section, notes = _section(entry, flavor, footnote)
+    for section, notes in converted:
+        yield "\n" + number_footnotes(section, footnote)
         footnote += notes
-        yield "\n" + section
 
 
-def first_section(flavor: str, entry: Entry) -> tuple[str, int]:
-    """A post as a section with footnotes numbered from 1 (picklable, for mappers)."""
-    return _section(entry, flavor, 1)
+def section_slots(flavor: str, entry: Entry) -> tuple[str, int]:
+    """A post as a section with its footnote numbers as slots (picklable, for mappers)."""
+    return _section(entry, flavor)
 
 
 def post_file(options: PostOptions, entry: Entry) -> bytes:
