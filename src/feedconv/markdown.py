@@ -1625,7 +1625,7 @@ def _normalize(markdown: str) -> str:
 
 #: Strings that are only ASCII whitespace (BeautifulSoup keeps such a string as one
 #: space or newline outside <pre>).
-_ASCII_SPACES = frozenset("\x20\x0a\x09\x0c\x0d")
+_ASCII_SPACE_CHARS = "\x20\x0a\x09\x0c\x0d"
 
 
 def _parse(html: str) -> BeautifulSoup:
@@ -1648,7 +1648,7 @@ def _parse(html: str) -> BeautifulSoup:
 
     def add_text(text: str, parent: Tag) -> None:
         nonlocal last
-        if not preserving and all(ch in _ASCII_SPACES for ch in text):
+        if not preserving and not text.strip(_ASCII_SPACE_CHARS):
             text = "\n" if "\n" in text else " "
         string = (string_types[-1] if string_types else NavigableString)(text)
         string.setup(parent, last)
