@@ -3,10 +3,13 @@
     python benchmarks/make_feed.py --items 10000 -o feed-10k.xml
 
 Bodies are the example posts (examples/openstack.xml and examples/field-notes.atom),
-cycled with small variations so that every item is unique: a numbered title, guid and
-link, dates spread over ten years (newest first), half the bodies in content:encoded
-with a plain description, half escaped in description. Items are written one at a time,
-so memory stays flat for any size.
+cycled with variations so that every item is unique: a numbered title, guid and link,
+dates spread over ten years (newest first), half the bodies in content:encoded with a
+plain description, half escaped in description. Like real blog posts, bodies also carry
+blocks mixed in at random places: an intro with inline markup and a link (every post),
+an image or a figure with a caption (35%), a code block, plain or highlighted with
+Pygments-style spans (30%), a table with a caption (15%). About 8 KB per post.
+Items are written one at a time, so memory stays flat for any size.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from lxml import etree
+from lxml import html as lxml_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -40,6 +44,121 @@ def seed_bodies() -> list[tuple[str, str, list[str]]]:
             tags = [c.get("term") or "" for c in entry.iter(f"{ATOM}category")]
             posts.append((entry.findtext(f"{ATOM}title") or "", content.text or "", tags))
     return posts
+
+
+SNIPPETS = [
+    (
+        "python",
+        "def entries(path):\n"
+        '    """Yield the (title, body) of every item."""\n'
+        "    for item in etree.parse(path).iter('item'):\n"
+        "        if item.findtext('title') is None:\n"
+        "            continue\n"
+        "        yield item.findtext('title'), item.findtext('description') or ''\n",
+    ),
+    (
+        "console",
+        "$ openstack zone create --email admin@example.com example.com.\n"
+        "+--------+--------------+\n"
+        "| Field  | Value        |\n"
+        "+--------+--------------+\n"
+        "| name   | example.com. |\n"
+        "| status | PENDING      |\n"
+        "+--------+--------------+\n"
+        "$ openstack recordset list example.com. -f json | jq '.[] | .name'\n",
+    ),
+    (
+        "c",
+        "static int insert(struct rb_root *root, struct node *n)\n"
+        "{\n"
+        "        struct rb_node **link = &root->rb_node, *parent = NULL;\n"
+        "        while (*link) {\n"
+        "                parent = *link;\n"
+        "                link = n->key < key_of(parent) ? &parent->left : &parent->right;\n"
+        "        }\n"
+        "        return 0; /* a < b && b > c */\n"
+        "}\n",
+    ),
+]
+KEYWORDS = frozenset(["def", "for", "if", "return", "while", "static", "int", "struct", "yield"])
+CYCLES = ["Havana", "Icehouse", "Juno", "Kilo", "Liberty", "Mitaka", "Newton", "Ocata"]
+
+
+def code_block(rng: random.Random) -> str:
+    language, code = rng.choice(SNIPPETS)
+    if rng.random() < 0.5:
+        return f'<pre><code class="language-{language}">{html.escape(code)}</code></pre>'
+    spans = []  # highlighted the way Pygments does it (Nikola, Sphinx)
+    for token in _tokens(code):
+        if token.isspace():
+            spans.append(token)
+        elif token.isidentifier():
+            kind = "k" if token in KEYWORDS else "n"
+            spans.append(f'<span class="{kind}">{token}</span>')
+        else:
+            spans.append(f'<span class="o">{html.escape(token)}</span>')
+    return f'<pre class="code {language}">{"".join(spans)}</pre>'
+
+
+def _tokens(code: str) -> list[str]:
+    """Runs of spaces, runs of word characters, and single other characters."""
+    tokens: list[str] = []
+    for ch in code:
+        kind = "space" if ch.isspace() else "word" if ch.isalnum() or ch == "_" else ch
+        if tokens and kind in ("space", "word") and _kind(tokens[-1]) == kind:
+            tokens[-1] += ch
+        else:
+            tokens.append(ch)
+    return tokens
+
+
+def _kind(token: str) -> str:
+    ch = token[0]
+    return "space" if ch.isspace() else "word" if ch.isalnum() or ch == "_" else ch
+
+
+def image_block(rng: random.Random, n: int) -> str:
+    name = rng.choice(["keynote.jpg", "room.png", "architecture.svg", "commits.png"])
+    src = f"https://bench.example.org/images/{n % 997}/{name}"
+    alt = f"Figure {n}: {name.rsplit('.', 1)[0]}"
+    if rng.random() < 0.5:
+        return (
+            f'<figure><img src="{src}" alt="{alt}" width="640">'
+            f"<figcaption>{alt} &mdash; photo &copy; the author</figcaption></figure>"
+        )
+    return f'<p><img src="{src}" alt="{alt}"></p>'
+
+
+def table_block(rng: random.Random) -> str:
+    first = rng.randrange(4)
+    rows = "".join(
+        f"<tr><td>{cycle}</td><td>{rng.randint(40, 400)}</td><td>{rng.randint(2, 30)}</td>"
+        f"<td>{rng.choice(['yes', 'no', '<em>partial</em>'])}</td></tr>"
+        for cycle in CYCLES[first : first + rng.randint(3, 5)]
+    )
+    return (
+        '<table class="docutils"><caption>Activity per cycle</caption>'
+        "<thead><tr><th>Cycle</th><th>Commits</th><th>Contributors</th><th>Goal met</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def with_blocks(body: str, rng: random.Random, n: int) -> str:
+    """``body`` with the extra blocks inserted between its top-level elements."""
+    parts = [
+        part if isinstance(part, str) else etree.tostring(part, encoding="unicode", method="html")
+        for part in lxml_html.fragments_fromstring(body)
+    ]
+    extras = []
+    if rng.random() < 0.35:
+        extras.append(image_block(rng, n))
+    if rng.random() < 0.30:
+        extras.append(code_block(rng))
+    if rng.random() < 0.15:
+        extras.append(table_block(rng))
+    for extra in extras:
+        parts.insert(rng.randint(0, len(parts)), extra)
+    return "\n".join(parts)
 
 
 def main() -> None:
@@ -66,8 +185,12 @@ def main() -> None:
             title, body, tags = posts[n % len(posts)]
             when = start - step * n - timedelta(minutes=rng.randrange(600))
             link = f"https://bench.example.org/posts/{n:06d}/"
-            intro = f"<p>Post {n} of {options.items}: <em>{html.escape(title)}</em>.</p>"
-            full = intro + body
+            intro = (
+                f"<p>Post {n} of {options.items}: <em>{html.escape(title)}</em>, following"
+                f' <a href="https://bench.example.org/posts/{(n * 7919) % 100003:06d}/">an'
+                " earlier post</a>. See <code>designate-manage pool update</code>.</p>"
+            )
+            full = intro + with_blocks(body, rng, n)
             out.write("<item>\n")
             out.write(f"<title>{html.escape(title)} #{n}</title>\n<link>{link}</link>\n")
             out.write(f'<guid isPermaLink="true">{link}</guid>\n')
