@@ -9,6 +9,7 @@ single-process run. Small inputs never start a pool.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -52,6 +53,9 @@ def ordered_map(
         return
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
+    # Objects alive now (modules, the feed header…) stay out of every later collection,
+    # so forked workers neither scan them nor copy their pages by touching them.
+    gc.freeze()
     source = chain(head, iterator)
     window: deque[Future[list[R]]] = deque()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -68,3 +72,4 @@ def ordered_map(
         finally:
             for future in window:
                 future.cancel()
+            gc.unfreeze()
