@@ -120,6 +120,35 @@ def test_footnotes_keep_counting_across_parallel_sections(tmp_path: Path) -> Non
     assert "[^40]" in two.stdout
 
 
+def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) -> None:
+    items = "".join(
+        f"<item><title>Post {n}</title><link>https://example.org/{n}</link>"
+        f"<pubDate>Mon, {1 + n % 28:02d} Jan 2024 10:00:00 +0000</pubDate>"
+        f"<description><![CDATA[<p>Claim{n}<sup id='r{n}'><a href='#f{n}' role='doc-noteref'>1</a>"
+        f"</sup> and <a href='https://example.org/{(n + 1) % 40}'>the next post</a>.</p>"
+        f"<aside id='f{n}' role='doc-footnote'><p>Note {n}.</p></aside>]]>"
+        "</description></item>"
+        for n in range(40)
+    )
+    feed = tmp_path / "notes.xml"
+    feed.write_text(f'<rss version="2.0"><channel><title>N</title>{items}</channel></rss>')
+    books = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.epub"
+        result = CliRunner().invoke(cli, ["to-epub", str(feed), "-o", str(out), "-j", jobs])
+        assert result.exit_code == 0, result.stderr
+        books.append(out.read_bytes())
+    assert books[0] == books[1]
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "jobs-2.epub") as book:
+        chapters = "".join(
+            book.read(name).decode() for name in book.namelist() if "/text/p0" in name
+        )
+    assert chapters.count('epub:type="footnote"') == 40
+    assert epubcheck(books[1]) == ([], [])
+
+
 def _square(n: int) -> int:
     return n * n
 

@@ -130,6 +130,14 @@ class FeedconvGroup(click.Group):
 
 
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
+JOBS_OPT = click.option(
+    "-j",
+    "--jobs",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Convert posts in N processes (default: all cores; small feeds use one).",
+)
 
 
 # --- feed inputs and selection, shared by every command -------------------------------
@@ -617,14 +625,7 @@ def to_json(
     show_default=True,
     help="With --images download: images fetched at the same time.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    metavar="N",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Convert posts in N processes (default: all cores; small feeds use one).",
-)
+@JOBS_OPT
 @FORCE_OPT
 @feed_input(stream=True)
 def to_md(
@@ -879,10 +880,12 @@ _KINDLE_IMAGE_SIZE = (1264, 1680)
     type=click.Path(dir_okay=False, path_type=Path),
     help="A stylesheet to add after the book's own.",
 )
+@JOBS_OPT
 @FORCE_OPT
 @feed_input(author_flags=("--by-author",))
 def to_epub(
     feed: Any,
+    jobs: int | None,
     output: str,
     title: str | None,
     author: str | None,
@@ -957,7 +960,8 @@ def to_epub(
         css=css_text,
     )
     parsed = feed
-    data = _with_status("Building book", lambda: build_book(parsed, options))
+    mapper = _mapper(jobs)
+    data = _with_status("Building book", lambda: build_book(parsed, options, mapper=mapper))
     if path is None:
         stream = sys.stdout.buffer
         stream.write(data)

@@ -823,7 +823,7 @@ def _extract_footnotes(soup: BeautifulSoup, page_url: str | None) -> list[Tag]:
     tags = _tags(soup)
     candidates: list[tuple[Tag, str]] = []
     for link in tags:
-        if link.name != "a" or "#" not in link.get("href", ""):
+        if link.name != "a" or "#" not in _attr(link, "href"):
             continue
         fragment = _same_page_fragment(_attr(link, "href"), page_url)
         if not fragment and _marked_ref(link):

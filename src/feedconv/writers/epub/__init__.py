@@ -24,7 +24,7 @@ import re
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from feedconv.errors import FeedconvError, InputError
 from feedconv.model import Author, Entry, Feed
 from feedconv.writers.epub import _xhtml as x
 from feedconv.writers.epub._media import IMAGE_FOLDER, ImagePolicy, embed_images
-from feedconv.writers.epub._notes import split_notes
+from feedconv.writers.epub._notes import split_notes_of
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 __all__ = ["IMAGE_MODES", "STYLESHEET", "TOC_MODES", "BookOptions", "build_book"]
@@ -154,15 +154,24 @@ class BookOptions:
     css: str | None = None  # a stylesheet added after the book's own
 
 
-def build_book(feed: Feed, options: BookOptions = BookOptions()) -> bytes:
-    """Return the bytes of an EPUB 3 book holding every entry of ``feed``."""
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+
+
+def build_book(
+    feed: Feed, options: BookOptions = BookOptions(), *, mapper: Mapper | None = None
+) -> bytes:
+    """Return the bytes of an EPUB 3 book holding every entry of ``feed``.
+
+    ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
+    runs the per-post footnote recognition, possibly in other processes; the bytes
+    never depend on it."""
     if not feed.entries:
         raise InputError("feed has no items: nothing to put in a book")
     if options.toc not in TOC_MODES:
         raise ValueError(f"unknown table of contents layout {options.toc!r}")
     if options.images not in IMAGE_MODES:
         raise ValueError(f"unknown image mode {options.images!r}")
-    return _BookBuilder(feed, options).build()
+    return _BookBuilder(feed, options, mapper).build()
 
 
 # ---------------------------------------------------------------------------- structure
@@ -264,9 +273,10 @@ def _date_span(dates: list[datetime]) -> str:
 
 
 class _BookBuilder:
-    def __init__(self, feed: Feed, options: BookOptions) -> None:
+    def __init__(self, feed: Feed, options: BookOptions, mapper: Mapper | None = None) -> None:
         self.feed = feed
         self.options = options
+        self.mapper: Mapper = mapper or map
         self.title = one_line(options.title) or one_line(feed.title) or "Untitled feed"
         lang = x.normalize_language(options.language) or x.normalize_language(feed.language)
         if lang is None and (options.language or feed.language):
@@ -509,7 +519,13 @@ class _BookBuilder:
         if date is not None:
             sub(li, "span", {"class": "date"}, f" ({x.readable_date(date)})")
 
-    def _convert(self, chapter: _Chapter, used: set[str], links: dict[str, str]) -> _Converted:
+    def _convert(
+        self,
+        chapter: _Chapter,
+        used: set[str],
+        links: dict[str, str],
+        split: tuple[str, list[str]],
+    ) -> _Converted:
         entry = chapter.entry
         item = f"entry {entry.id!r}"
         context = x.Context(
@@ -531,7 +547,7 @@ class _BookBuilder:
             header.append(byline)
         notes_div = None
         if entry.content_html and entry.content_html.strip():
-            html, notes = split_notes(entry.content_html, entry.link)
+            html, notes = split
             content, notes_div = x.html_body(html, context, item, notes)
             if context.repairs:
                 logger.debug("%s: %d HTML repairs for EPUB", item, context.repairs)
@@ -681,7 +697,15 @@ class _BookBuilder:
                 if url and url.startswith(("http://", "https://")):
                     links.setdefault(x.link_key(url), self._href(chapter))
         used = {"toc", "landmarks", "page-list"}
-        converted = [self._convert(chapter, used, links) for chapter in chapters]
+        # Footnote recognition is the costly, pure part of a chapter: it may run in a
+        # pool; ids, links and images are then settled here, in book order.
+        splits = self.mapper(
+            split_notes_of, ((c.entry.content_html or "", c.entry.link) for c in chapters)
+        )
+        converted = [
+            self._convert(chapter, used, links, split)
+            for chapter, split in zip(chapters, splits, strict=True)
+        ]
         book_images = []
         if self.options.images == "embed":
             posts = [(f'post "{c.chapter.title}"', c.context.image_slots) for c in converted]

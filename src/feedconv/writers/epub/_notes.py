@@ -21,3 +21,11 @@ def split_notes(html: str, page_url: str | None) -> tuple[str, list[str]]:
     if not bodies or soup.body is None:
         return html, []
     return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
+
+
+def split_notes_of(post: tuple[str, str | None]) -> tuple[str, list[str]]:
+    """:func:`split_notes` of one ``(html, page_url)`` pair (picklable, for mappers)."""
+    html, page_url = post
+    if not html.strip():
+        return html, []
+    return split_notes(html, page_url)
