@@ -139,6 +139,13 @@ def test_control_characters_are_removed() -> None:
     assert out == "<p>abcde f</p>"
 
 
+def test_character_references_to_bad_characters_are_cleaned_in_text_and_tails() -> None:
+    # The only way a bad character reaches the parsed tree: the raw text is clean here.
+    assert clean_fragment("<p>it&#146;s <b>bold&#1;</b>&#x7f;tail</p>") == (
+        "<p>it’s <b>bold</b>tail</p>"
+    )
+
+
 def test_c1_characters_are_read_as_windows_1252() -> None:
     assert clean_fragment("<p>it\x92s \x93quoted\x94</p>") == "<p>it’s “quoted”</p>"
 

@@ -768,9 +768,14 @@ def _clean_text_nodes(el: etree._Element) -> None:
         el.tail = _clean_chars(tail)
 
 
-def _walk(body: etree._Element, base_url: str | None) -> None:
-    """Clean the tree under ``body`` in one pre-order walk (no recursion)."""
-    _clean_text_nodes(body)
+def _walk(body: etree._Element, base_url: str | None, char_refs: bool = True) -> None:
+    """Clean the tree under ``body`` in one pre-order walk (no recursion).
+
+    ``char_refs``: whether the fragment held character references. The fragment's own
+    characters were cleaned before parsing, so without references the text nodes hold
+    no bad character and are not searched again."""
+    if char_refs:
+        _clean_text_nodes(body)
     stack: list[tuple[etree._Element, int]] = [(child, 0) for child in reversed(body)]
     while stack:
         el, ctx = stack.pop()
@@ -783,7 +788,8 @@ def _walk(body: etree._Element, base_url: str | None) -> None:
         if local in _DROP:
             el.drop_tree()
             continue
-        _clean_text_nodes(el)
+        if char_refs:
+            _clean_text_nodes(el)
         children = list(el)
         if tag in _EMBEDS:
             _replace_embed(el, ctx, base_url)
@@ -851,7 +857,7 @@ def clean_fragment(html: str, base_url: str | None = None) -> str:
     body = parse_fragment(html)
     if body is None:
         return ""
-    _walk(body, base_url)
+    _walk(body, base_url, char_refs="&#" in html)
     for item in body.iter("li"):
         # libxml2 omits the end tag of an empty <li>, which would swallow its tail
         # text on the next parse; an empty text node keeps the end tag.

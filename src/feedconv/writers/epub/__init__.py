@@ -523,6 +523,7 @@ class _BookBuilder:
         self,
         chapter: _Chapter,
         used: set[str],
+        suffixes: dict[str, int],
         links: dict[str, str],
         split: tuple[str, list[str]],
     ) -> _Converted:
@@ -531,6 +532,7 @@ class _BookBuilder:
         context = x.Context(
             page_url=entry.link,
             used=used,
+            suffixes=suffixes,
             images=self.options.images,
             chapters=links,
             own_file=self._href(chapter),
@@ -697,13 +699,14 @@ class _BookBuilder:
                 if url and url.startswith(("http://", "https://")):
                     links.setdefault(x.link_key(url), self._href(chapter))
         used = {"toc", "landmarks", "page-list"}
+        suffixes: dict[str, int] = {}
         # Footnote recognition is the costly, pure part of a chapter: it may run in a
         # pool; ids, links and images are then settled here, in book order.
         splits = self.mapper(
             split_notes_of, ((c.entry.content_html or "", c.entry.link) for c in chapters)
         )
         converted = [
-            self._convert(chapter, used, links, split)
+            self._convert(chapter, used, suffixes, links, split)
             for chapter, split in zip(chapters, splits, strict=True)
         ]
         book_images = []

@@ -96,12 +96,15 @@ def _escape(part: str, safe: str) -> str:
     return quote(_BAD_PERCENT.sub("%25", part), safe=safe)
 
 
+_URL_BLANKS = re.compile(r"[\s\x00-\x1f\x7f]")  # \s: what str.isspace() calls a space
+
+
 def safe_url(value: str | None) -> str | None:
     """An http(s)/mailto URL that EPUBCheck accepts, or None."""
     if not value:
         return None
     url = value.strip()
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if not url or _URL_BLANKS.search(url):
         return None
     if _XML_INVALID.search(url):
         return None
@@ -357,12 +360,15 @@ class Context:
     """What one chapter's conversion remembers: ids, links and images to resolve.
 
     ``used`` holds the ids taken in the whole book (shared by every chapter), so ids are
-    unique across the book. ``chapters`` maps the :func:`link_key` of each post in the
-    book to its file (relative to ``text/``), for links from one post to another.
+    unique across the book; ``suffixes`` (shared the same way) remembers the last number
+    given to each id that came up more than once. ``chapters`` maps the
+    :func:`link_key` of each post in the book to its file (relative to ``text/``), for
+    links from one post to another.
     """
 
     page_url: str | None
     used: set[str] = field(default_factory=set)
+    suffixes: dict[str, int] = field(default_factory=dict)
     images: str = "link"  # embed | link | drop
     chapters: dict[str, str] = field(default_factory=dict)
     own_file: str | None = None
@@ -382,11 +388,17 @@ class Context:
             candidate = "id-" + candidate
         if candidate != original:
             self.repairs += 1
-        base, number = candidate, 1
+        # "note-1" in every post: numbering resumes after the last number given, since
+        # base, base-2 … base-N are all taken (ids are never released).
+        base, number = candidate, self.suffixes.get(candidate, 1)
+        if number > 1:
+            candidate = f"{base}-{number}"
         while candidate in self.used:
             number += 1
             candidate = f"{base}-{number}"
+        if number > 1:
             self.repairs += 1
+            self.suffixes[base] = number
         self.used.add(candidate)
         self.ids.setdefault(original, candidate)
         return candidate
