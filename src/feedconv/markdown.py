@@ -47,6 +47,8 @@ __all__ = [
     "convert",
     "html_to_markdown",
     "image_sources",
+    "number_footnotes",
+    "split_footnotes",
 ]
 
 log = logging.getLogger(__name__)
@@ -1724,6 +1726,19 @@ def html_to_markdown(
     """
     options = MarkdownOptions(flavor=flavor, top_heading=top_heading, page_url=page_url)
     return convert(html, options).markdown
+
+
+def split_footnotes(html: str, page_url: str | None) -> tuple[str, list[str]]:
+    """The footnotes of a cleaned fragment, recognised as :func:`convert` recognises
+    them: (``html`` with each reference replaced by ``<fnref n="i">``, i from 0, and
+    the notes' HTML in order). Without footnotes, ``(html, [])``."""
+    if "#" not in html:  # every footnote reference links to a fragment
+        return html, []
+    soup = _parse(html)
+    bodies = _extract_footnotes(soup, page_url)
+    if not bodies or soup.body is None:
+        return html, []
+    return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
 
 
 def image_sources(html: str) -> Iterator[str]:

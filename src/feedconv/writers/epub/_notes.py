@@ -14,13 +14,7 @@ from feedconv import markdown
 
 def split_notes(html: str, page_url: str | None) -> tuple[str, list[str]]:
     """(``html`` with footnote references as ``<fnref n>``, the notes' HTML in order)."""
-    if "#" not in html:  # every footnote reference links to a fragment
-        return html, []
-    soup = markdown._parse(html)
-    bodies = markdown._extract_footnotes(soup, page_url)
-    if not bodies or soup.body is None:
-        return html, []
-    return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
+    return markdown.split_footnotes(html, page_url)
 
 
 def split_notes_of(post: tuple[str, str | None]) -> tuple[str, list[str]]:
