@@ -105,7 +105,7 @@ def _tokens(code: str) -> list[str]:
     """Runs of spaces, runs of word characters, and single other characters."""
     tokens: list[str] = []
     for ch in code:
-        kind = "space" if ch.isspace() else "word" if ch.isalnum() or ch == "_" else ch
+        kind = _kind(ch)
         if tokens and kind in ("space", "word") and _kind(tokens[-1]) == kind:
             tokens[-1] += ch
         else:

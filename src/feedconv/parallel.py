@@ -17,10 +17,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import chain, islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Maps a function over items, lazily and in order: builtin ``map``, or
+#: :func:`ordered_map` bound to a number of jobs. Writers take one to convert posts.
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 CHUNK = 8
 MIN_ITEMS = 24  # fewer items than this: no pool, its start-up would cost more

@@ -22,15 +22,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedconv.errors import OutputError
 from feedconv.markdown import FLAVORS, MarkdownOptions, convert, image_sources, number_footnotes
 from feedconv.model import Entry, Feed
 from feedconv.writers._files import atomic_write, check_writable, iter_unique_names, slugify
 
-# Maps a function over entries, lazily and in order: builtin ``map`` or a parallel one.
-Mapper = Callable[[Callable[[Entry], Any], Iterable[Entry]], Iterator[Any]]
+if TYPE_CHECKING:
+    from feedconv.parallel import Mapper
 
 __all__ = [
     "DEFAULT_FILENAME",

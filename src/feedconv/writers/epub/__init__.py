@@ -24,11 +24,11 @@ import re
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from ebooklib import epub  # type: ignore[import-untyped]
@@ -40,6 +40,9 @@ from feedconv.writers.epub import _xhtml as x
 from feedconv.writers.epub._media import IMAGE_FOLDER, ImagePolicy, embed_images
 from feedconv.writers.epub._notes import split_notes_of
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
+
+if TYPE_CHECKING:
+    from feedconv.parallel import Mapper
 
 __all__ = ["IMAGE_MODES", "STYLESHEET", "TOC_MODES", "BookOptions", "build_book"]
 
@@ -152,9 +155,6 @@ class BookOptions:
     cover: bytes | None = None  # a cover image; None → a generated one
     generate_cover: bool = True  # False (and no cover) → a book without a cover
     css: str | None = None  # a stylesheet added after the book's own
-
-
-Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 
 def build_book(
