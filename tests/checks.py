@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import lxml.html
 
+#: The namespaces of an EPUB 3 book's files, for XPath in the EPUB tests.
+NS = {
+    "x": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+    "svg": "http://www.w3.org/2000/svg",
+}
+
 
 def elements(fragment: str) -> list[lxml.html.HtmlElement]:
     if not fragment.strip():

@@ -13,17 +13,11 @@ from io import BytesIO
 import pytest
 from lxml import etree
 
+from checks import NS
 from feedconv.errors import InputError
 from feedconv.model import Author, Enclosure, Entry, Feed
 from feedconv.writers.epub import BookOptions, build_book
 
-NS = {
-    "x": "http://www.w3.org/1999/xhtml",
-    "epub": "http://www.idpf.org/2007/ops",
-    "opf": "http://www.idpf.org/2007/opf",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
-}
 CEST = timezone(timedelta(hours=2))
 
 

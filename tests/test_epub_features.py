@@ -16,18 +16,12 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
+from checks import NS
 from feedconv.cli import ExitCode, cli
 from feedconv.model import Author, Entry, Feed
 from feedconv.writers.epub import BookOptions, build_book
 
 DATA = Path(__file__).resolve().parent / "data" / "html"
-NS = {
-    "x": "http://www.w3.org/1999/xhtml",
-    "epub": "http://www.idpf.org/2007/ops",
-    "opf": "http://www.idpf.org/2007/opf",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
-}
 EPUB_TYPE = f"{{{NS['epub']}}}type"
 
 

@@ -16,15 +16,9 @@ from click.testing import CliRunner
 from lxml import etree
 from PIL import Image
 
+from checks import NS
 from feedconv.cli import ExitCode, cli
 from imageserver import ImageHandler, make_images, serving
-
-NS = {
-    "x": "http://www.w3.org/1999/xhtml",
-    "opf": "http://www.idpf.org/2007/opf",
-    "svg": "http://www.w3.org/2000/svg",
-    "epub": "http://www.idpf.org/2007/ops",
-}
 
 
 def invoke(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,24 +104,8 @@ def test_parallel_split_is_byte_identical(big_feed: Path, tmp_path: Path) -> Non
     assert len(trees[0]) == 120
 
 
-def test_footnotes_keep_counting_across_parallel_sections(tmp_path: Path) -> None:
-    items = "".join(
-        f"<item><title>Post {n}</title><link>https://example.org/{n}</link>"
-        f"<description><![CDATA[<p>Claim{n}<sup id='r{n}'><a href='#f{n}' role='doc-noteref'>1</a>"
-        f"</sup></p><aside id='f{n}' role='doc-footnote'><p>Note {n}.</p></aside>]]>"
-        "</description></item>"
-        for n in range(40)
-    )
-    feed = tmp_path / "notes.xml"
-    feed.write_text(f'<rss version="2.0"><channel><title>N</title>{items}</channel></rss>')
-    runner = CliRunner()
-    one = runner.invoke(cli, ["to-md", str(feed), "-j", "1"])
-    two = runner.invoke(cli, ["to-md", str(feed), "-j", "2"])
-    assert one.stdout == two.stdout
-    assert "[^40]" in two.stdout
-
-
-def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) -> None:
+def _footnoted_feed(folder: Path) -> Path:
+    """40 dated posts, each with one footnote and a link to the next post."""
     items = "".join(
         f"<item><title>Post {n}</title><link>https://example.org/{n}</link>"
         f"<pubDate>Mon, {1 + n % 28:02d} Jan 2024 10:00:00 +0000</pubDate>"
@@ -130,8 +115,22 @@ def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) ->
         "</description></item>"
         for n in range(40)
     )
-    feed = tmp_path / "notes.xml"
+    feed = folder / "notes.xml"
     feed.write_text(f'<rss version="2.0"><channel><title>N</title>{items}</channel></rss>')
+    return feed
+
+
+def test_footnotes_keep_counting_across_parallel_sections(tmp_path: Path) -> None:
+    feed = _footnoted_feed(tmp_path)
+    runner = CliRunner()
+    one = runner.invoke(cli, ["to-md", str(feed), "-j", "1"])
+    two = runner.invoke(cli, ["to-md", str(feed), "-j", "2"])
+    assert one.stdout == two.stdout
+    assert "[^40]" in two.stdout
+
+
+def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) -> None:
+    feed = _footnoted_feed(tmp_path)
     books = []
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs-{jobs}.epub"
@@ -139,8 +138,6 @@ def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) ->
         assert result.exit_code == 0, result.stderr
         books.append(out.read_bytes())
     assert books[0] == books[1]
-    import zipfile
-
     with zipfile.ZipFile(tmp_path / "jobs-2.epub") as book:
         chapters = "".join(
             book.read(name).decode() for name in book.namelist() if "/text/p0" in name
