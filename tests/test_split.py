@@ -8,7 +8,7 @@ import json
 import threading
 import tomllib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +22,7 @@ from feedconv.writers.markdown import (
     front_matter,
     post_filenames,
 )
+from imageserver import QuietServer
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENSTACK = ROOT / "examples" / "openstack.xml"
@@ -59,12 +60,8 @@ class _Images(BaseHTTPRequestHandler):
         pass
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that hangs up early is not an error here
+class _QuietServer(QuietServer):
+    block_on_close = True  # shutdown waits for the handlers
 
 
 @pytest.fixture
