@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -98,3 +99,20 @@ def test_mutated_feeds_give_a_feed_or_an_input_error(seed: int, edits) -> None:
         else:
             data[at:at] = random.Random(value).choice(TOKENS)
     outcome(bytes(data))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES)
+def test_pretty_json_is_json_dumps_indent_2(value):
+    from feedconv.writers.jsonfeed import pretty
+
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert pretty(value) == expected
+    assert pretty(value, "    ") == expected.replace("\n", "\n    ")
