@@ -430,3 +430,22 @@ def test_attribute_names_lxml_cannot_look_up_are_dropped() -> None:
     # The HTML parser accepts these names; lxml refuses them in attrib[name].
     out = clean_fragment('<img src="https://x.example/a.jpg"},\n {"title": "x" class="k">')
     assert out == '<img src="https://x.example/a.jpg" class="k">'
+
+
+URL_CHARS = st.sampled_from(list("aZ09/:.?#;%&=-_~@[]!$'()*+, \\\t"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "Https://"]),
+    host=st.sampled_from(["example.org", "a-b.c", "x", "h:80", "", "[::1]", "u@h"]),
+    rest=st.text(URL_CHARS, max_size=16),
+    base=st.sampled_from([BASE, "http://example.org/", "ftp://x/", "https://x.org/p?q#f"]),
+)
+def test_urls_taken_as_they_are_are_those_urljoin_keeps(scheme, host, rest, base) -> None:
+    """The cleaner skips urljoin for the absolute URLs it would return unchanged."""
+    from urllib.parse import urljoin
+
+    url = scheme + host + rest
+    if htmlclean._PLAIN_ABSOLUTE.match(url):
+        assert urljoin(base, url) == url
