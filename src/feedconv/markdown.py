@@ -1634,8 +1634,12 @@ def _parse(html: str) -> BeautifulSoup:
     """The BeautifulSoup tree of a fragment, built directly from lxml's parse (the one
     HTML parser, in :mod:`feedconv.htmlclean`): the same tree BeautifulSoup's own lxml
     builder makes (``[document] > html > body > …``), at a fraction of its cost."""
+    return _soup_of(parse_fragment(html))
+
+
+def _soup_of(body: etree._Element | None) -> BeautifulSoup:
+    """The BeautifulSoup tree of the fragment parsed into ``body`` (see :func:`_parse`)."""
     soup = BeautifulSoup("", "lxml")
-    body = parse_fragment(html)
     if body is None:  # pragma: no cover - the parser recovers from anything
         return soup
     builder = soup.builder
@@ -1734,11 +1738,29 @@ def split_footnotes(html: str, page_url: str | None) -> tuple[str, list[str]]:
     the notes' HTML in order). Without footnotes, ``(html, [])``."""
     if "#" not in html:  # every footnote reference links to a fragment
         return html, []
-    soup = _parse(html)
+    body = parse_fragment(html)
+    if body is None or not _may_have_notes(body):
+        return html, []
+    soup = _soup_of(body)
     bodies = _extract_footnotes(soup, page_url)
     if not bodies or soup.body is None:
         return html, []
     return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
+
+
+def _may_have_notes(body: etree._Element) -> bool:
+    """Whether a link of the fragment points at an element of it: no footnote can be
+    recognised otherwise (a cheap test in lxml before BeautifulSoup's tree is built)."""
+    fragments: set[str] = set()
+    for href in body.xpath("//a/@href"):
+        if "#" in href:
+            fragment = href.split("#", 1)[1]
+            fragments.update((fragment, fragment.strip()))
+    fragments.discard("")
+    return bool(fragments) and any(
+        value in fragments or value.strip() in fragments
+        for value in body.xpath("//@id | //a/@name")
+    )
 
 
 def image_sources(html: str) -> Iterator[str]:
