@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import quote, unquote, urlsplit
 
-import lxml.html
 from ebooklib import epub  # type: ignore[import-untyped]
 from lxml import etree
+
+from feedconv import htmlclean
 
 logger = logging.getLogger("feedconv.writers.epub")
 
@@ -812,10 +813,10 @@ def parse_fragment(html: str) -> etree._Element | None:
     if not text.strip():
         return None
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
-    try:
-        return lxml.html.fragment_fromstring(text, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return None
+    body = htmlclean.parse_fragment(text)
+    if body is not None and body.text is not None and not body.text.strip():
+        body.text = None  # blank text before the first element is not content
+    return body
 
 
 def html_body(
