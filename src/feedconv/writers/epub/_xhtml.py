@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -160,8 +161,9 @@ def el(tag: str, attrib: dict[str, str] | None = None, text: str | None = None) 
 def sub(
     parent: etree._Element, tag: str, attrib: dict[str, str] | None = None, text: str | None = None
 ) -> etree._Element:
-    element = el(tag, attrib, text)
-    parent.append(element)
+    element = etree.SubElement(parent, tag, attrib or {})
+    if text:
+        element.text = clean_text(text)
     return element
 
 
@@ -463,14 +465,23 @@ def image_sources(img: etree._Element, picture: etree._Element | None = None) ->
 class Converter:
     """Rebuild parsed HTML through the allowlist: valid names, attributes and values."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, char_refs: bool = True) -> None:
+        """``char_refs``: whether the parsed HTML held character references. Its own
+        characters are made valid before parsing (:func:`parse_fragment`), so only a
+        reference can put an invalid one into the tree."""
         self.context = context
+        self.clean: Callable[[str], str] = clean_text if char_refs else str
 
     def children(self, source: etree._Element, target: etree._Element) -> None:
-        append_text(target, clean_text(source.text))
+        clean = self.clean
+        text = source.text
+        if text:
+            append_text(target, clean(text))
         for child in source:
             self.element(child, target)
-            append_text(target, clean_text(child.tail))
+            tail = child.tail
+            if tail:
+                append_text(target, clean(tail))
 
     def element(self, source: etree._Element, target: etree._Element) -> None:
         tag = source.tag
@@ -503,11 +514,14 @@ class Converter:
         self.children(source, element)
 
     def attributes(self, tag: str, source: etree._Element) -> dict[str, str]:
-        allowed = _ALLOWED.get(tag, frozenset())
         result: dict[str, str] = {}
-        for raw_name, raw_value in source.items():
+        items = source.items()
+        if not items and tag != "bdo":
+            return result
+        allowed = _ALLOWED.get(tag, frozenset())
+        for raw_name, raw_value in items:
             name = str(raw_name).lower()
-            value = clean_text(str(raw_value)).strip()
+            value = self.clean(str(raw_value)).strip()
             checked: str | None = None
             if name == "id":
                 checked = self.context.unique_id(value)
@@ -736,6 +750,12 @@ def _normalize_figure(figure: etree._Element) -> None:
         figure.append(caption)
 
 
+#: The elements :func:`_normalize` may change.
+_NORMALIZED: Final = frozenset(
+    {"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure", "p"}
+)
+
+
 def _normalize(element: etree._Element) -> None:
     """Fix the children of container elements with a strict content model."""
     tag = element.tag
@@ -769,7 +789,8 @@ def fix_tree(element: etree._Element, outer: frozenset[str] = frozenset()) -> No
 
     ``outer`` holds the :data:`_NO_NESTING` elements that enclose ``element``.
     """
-    _normalize(element)
+    if element.tag in _NORMALIZED:
+        _normalize(element)
     phrasing_only = element.tag in _PHRASING_ONLY
     previous: etree._Element | None = None
     while True:
@@ -786,7 +807,8 @@ def fix_tree(element: etree._Element, outer: frozenset[str] = frozenset()) -> No
         if child.tag in _DROP_EMPTY and not (len(child) or has_text(child.text) or child.attrib):
             detach(child)  # e.g. empty paragraphs left over from broken markup
             continue
-        fix_tree(child, outer | {child.tag} if child.tag in _NO_NESTING else outer)
+        if len(child) or child.tag in _NORMALIZED:  # else nothing in it to repair
+            fix_tree(child, outer | {child.tag} if child.tag in _NO_NESTING else outer)
         previous = child
 
 
@@ -835,7 +857,7 @@ def html_body(
             logger.warning("%s: could not parse the HTML body; kept it as text", item)
             text_body(body, html)
         return body, None
-    converter = Converter(context)
+    converter = Converter(context, "&#" in html or any("&#" in note for note in notes or ()))
     converter.children(parsed, body)
     fix_tree(body)
     parts = [body]
