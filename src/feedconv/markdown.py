@@ -1667,7 +1667,9 @@ def _soup_of(body: etree._Element | None) -> BeautifulSoup:
             continue
         if event == "start":
             parent = parents[-1]
-            tag = Tag(soup, builder, name, None, None, dict(el.items()), parent, last)
+            attrs = el.items()
+            # No attributes: None spares BeautifulSoup its multi-valued attribute pass.
+            tag = Tag(soup, builder, name, None, None, dict(attrs) if attrs else None, parent, last)
             parent.contents.append(tag)
             last = tag
             parents.append(tag)
