@@ -7,9 +7,11 @@ contents page, one index page per group (feed, year, month or day, see
 under "Undated".
 
 Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
-:mod:`._notes` finds footnotes, :mod:`._media` embeds images, :mod:`._cover` draws the
-cover. Chapters are built as trees first; then images are fetched (all at once),
-links between posts are resolved, and every document is serialized.
+:mod:`._notes` finds footnotes, :mod:`._parts` converts one post's body on its own (in
+a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
+:mod:`._cover` draws the cover. Chapters are built as trees first; then images are
+fetched (all at once), links between posts are resolved, and every document is
+serialized.
 
 Determinism: the identifier is a uuid5 of the feed, ``dcterms:modified`` comes from the
 options or the newest post, image files are named by their content, and every zip
@@ -19,6 +21,7 @@ entry carries one fixed timestamp. All ebooklib settings live in this module
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import uuid
@@ -38,7 +41,7 @@ from feedconv.errors import FeedconvError, InputError
 from feedconv.model import Author, Entry, Feed
 from feedconv.writers.epub import _xhtml as x
 from feedconv.writers.epub._media import IMAGE_FOLDER, ImagePolicy, embed_images
-from feedconv.writers.epub._notes import split_notes_of
+from feedconv.writers.epub._parts import Part, adopt_part, convert_part
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 if TYPE_CHECKING:
@@ -207,6 +210,10 @@ class _Converted:
     chapter: _Chapter
     body: etree._Element
     context: x.Context
+
+
+def _has_body(entry: Entry) -> bool:
+    return bool(entry.content_html and entry.content_html.strip())
 
 
 def _sort_key(entry: Entry) -> tuple[datetime, str]:
@@ -525,7 +532,7 @@ class _BookBuilder:
         used: set[str],
         suffixes: dict[str, int],
         links: dict[str, str],
-        split: tuple[str, list[str]],
+        part: Part | None,
     ) -> _Converted:
         entry = chapter.entry
         item = f"entry {entry.id!r}"
@@ -548,9 +555,8 @@ class _BookBuilder:
         if len(byline):
             header.append(byline)
         notes_div = None
-        if entry.content_html and entry.content_html.strip():
-            html, notes = split
-            content, notes_div = x.html_body(html, context, item, notes)
+        if part is not None:
+            content, notes_div = adopt_part(part, context)
             if context.repairs:
                 logger.debug("%s: %d HTML repairs for EPUB", item, context.repairs)
         else:
@@ -700,14 +706,29 @@ class _BookBuilder:
                     links.setdefault(x.link_key(url), self._href(chapter))
         used = {"toc", "landmarks", "page-list"}
         suffixes: dict[str, int] = {}
-        # Footnote recognition is the costly, pure part of a chapter: it may run in a
-        # pool; ids, links and images are then settled here, in book order.
-        splits = self.mapper(
-            split_notes_of, ((c.entry.content_html or "", c.entry.link) for c in chapters)
+        # Footnotes and the validity pass are the costly, pure part of a chapter: they
+        # may run in a pool, with ids unique within each post; ids across the book,
+        # links between posts and images are then settled here, in book order.
+        with_body = [c for c in chapters if _has_body(c.entry)]
+        parts = iter(
+            self.mapper(
+                functools.partial(convert_part, links, self.options.images),
+                (
+                    (
+                        c.entry.content_html or "",
+                        c.entry.link,
+                        self._href(c),
+                        f"entry {c.entry.id!r}",
+                    )
+                    for c in with_body
+                ),
+            )
         )
         converted = [
-            self._convert(chapter, used, suffixes, links, split)
-            for chapter, split in zip(chapters, splits, strict=True)
+            self._convert(
+                chapter, used, suffixes, links, next(parts) if _has_body(chapter.entry) else None
+            )
+            for chapter in chapters
         ]
         book_images = []
         if self.options.images == "embed":

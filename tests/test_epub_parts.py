@@ -1,0 +1,84 @@
+"""A post's body converted on its own (as the pool does) and adopted into the book:
+ids stay unique across the book, links inside the post follow renamed ids, image slots
+and links to other posts are found again, warnings reach the main process once."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+from feedconv.writers.epub import _xhtml as x
+from feedconv.writers.epub._parts import adopt_part, convert_part
+
+PAGE = "https://example.org/a/"
+
+
+def book_context(used: set[str] | None = None) -> x.Context:
+    return x.Context(page_url=PAGE, used=set(used or ()), suffixes={}, own_file="p1.xhtml")
+
+
+def test_ids_taken_elsewhere_in_the_book_are_renamed_with_their_links():
+    html = '<p id="intro">Intro</p><p><a href="#intro">back up</a> <a href="#end">down</a></p>'
+    html += '<p id="end">End</p>'
+    part = pickle.loads(pickle.dumps(convert_part({}, "link", (html, PAGE, "p1.xhtml", "post"))))
+    context = book_context({"intro"})
+    content, notes = adopt_part(part, context)
+    assert notes is None
+    ids = [e.get("id") for e in content.iter() if e.get("id")]
+    assert ids == ["intro-2", "end"]
+    hrefs = [a.get("href") for a in content.iter("a")]
+    assert hrefs == ["#intro-2", "#end"]
+    assert context.ids == {"intro": "intro-2", "end": "end"}
+    assert {"intro", "intro-2", "end"} <= context.used
+
+
+def test_footnotes_keep_their_links_both_ways_after_renaming():
+    html = (
+        '<p>Text<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup></p>'
+        '<div class="footnotes"><ol><li id="fn:1"><p>The note. '
+        '<a class="footnote-backref" href="#fnref:1">↩</a></p></li></ol></div>'
+    )
+    first = book_context()
+    adopt_part(convert_part({}, "link", (html, PAGE, "p1.xhtml", "one")), first)
+    taken = set(first.used)
+    second = x.Context(page_url=PAGE, used=first.used, suffixes=first.suffixes, own_file="p2.xhtml")
+    content, notes = adopt_part(convert_part({}, "link", (html, PAGE, "p2.xhtml", "two")), second)
+    assert notes is not None
+    ids = {e.get("id") for tree in (content, notes) for e in tree.iter() if e.get("id")}
+    assert ids and ids.isdisjoint(taken)  # the same post twice: every id renamed
+    for tree in (content, notes):
+        for link in tree.iter("a"):
+            href = link.get("href") or ""
+            if href.startswith("#"):
+                assert href[1:] in ids, href  # every link inside the post still lands
+    noteref = next(a for a in content.iter("a") if a.get("class") == "noteref")
+    assert noteref.get("href")[1:] in {e.get("id") for e in notes.iter() if e.get("id")}
+
+
+def test_image_slots_and_links_to_other_posts_are_found_again():
+    html = (
+        '<p><img src="https://img.example.org/one.png" alt="One"></p>'
+        '<p><a href="https://example.org/b/#part">to B</a></p>'
+    )
+    chapters = {x.link_key("https://example.org/b/"): "p2.xhtml"}
+    part = convert_part(chapters, "embed", (html, PAGE, "p1.xhtml", "post"))
+    context = book_context()
+    content, _ = adopt_part(part, context)
+    assert [(s.element.tag, s.sources, s.alt) for s in context.image_slots] == [
+        ("img", ("https://img.example.org/one.png",), "One")
+    ]
+    assert context.image_slots[0].element.getroottree().getroot() is content.getroottree().getroot()
+    assert [(link.text, file, fragment) for link, file, fragment in context.cross_links] == [
+        ("to B", "p2.xhtml", "part")
+    ]
+    marks = [k for e in content.iter() for k in e.attrib if k.startswith("data-feedconv")]
+    assert marks == []
+
+
+def test_warnings_are_logged_once_by_the_main_process(caplog):
+    with caplog.at_level(logging.WARNING, logger="feedconv"):
+        part = convert_part({}, "link", ("\x01\x02", PAGE, "p1.xhtml", "entry 'x'"))
+        assert caplog.records == []  # held back, not printed by the worker
+        adopt_part(part, book_context())
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["entry 'x': could not parse the HTML body; kept it as text"]
