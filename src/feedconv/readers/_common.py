@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from feedconv.htmlclean import clean_fragment, html_to_text
+from feedconv.htmlclean import clean_fragment, html_to_text, plain_absolute
 from feedconv.model import Author
 from feedconv.readers.dates import parse_date
 
@@ -197,6 +197,8 @@ def resolve(url: str | None, base: str | None) -> str | None:
     url = "".join(strip_controls(url).split())
     if not url:
         return None
+    if plain_absolute(url):
+        return url  # what urljoin would give, and http(s)
     if base and is_absolute_http(base):
         try:
             url = urljoin(base, url)
@@ -214,6 +216,8 @@ def resolve(url: str | None, base: str | None) -> str | None:
 def is_absolute_http(url: str | None) -> bool:
     if not url:
         return False
+    if plain_absolute(url):
+        return True
     try:
         parts = urlsplit(url)
     except ValueError:
