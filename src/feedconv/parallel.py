@@ -38,8 +38,19 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_chunk(func: Callable[[T], R], chunk: list[T]) -> list[R]:
-    return [func(item) for item in chunk]
+# The function a worker maps, installed once per worker process: a function bound to
+# large data (a book's map of links between posts) is not sent again with every chunk.
+_FUNC: Callable[[Any], Any] | None = None
+
+
+def _install(func: Callable[[Any], Any]) -> None:
+    global _FUNC
+    _FUNC = func
+
+
+def _run_chunk(chunk: list[Any]) -> list[Any]:
+    assert _FUNC is not None
+    return [_FUNC(item) for item in chunk]
 
 
 def ordered_map(
@@ -62,14 +73,16 @@ def ordered_map(
     gc.freeze()
     source = chain(head, iterator)
     window: deque[Future[list[R]]] = deque()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_install, initargs=(func,)
+    ) as pool:
         try:
             while True:
                 while len(window) < jobs * 3:
                     batch = list(islice(source, chunk))
                     if not batch:
                         break
-                    window.append(pool.submit(_run_chunk, func, batch))
+                    window.append(pool.submit(_run_chunk, batch))
                 if not window:
                     return
                 yield from window.popleft().result()
