@@ -7,8 +7,8 @@ contents page, one index page per group (feed, year, month or day, see
 under "Undated".
 
 Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
-:mod:`._notes` finds footnotes, :mod:`._parts` converts one post's body on its own (in
-a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
+:mod:`._parts` converts one post's body on its own (footnotes and the validity pass,
+in a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
 :mod:`._cover` draws the cover. Chapters are built as trees first; then images are
 fetched (all at once), links between posts are resolved, and every document is
 serialized.
@@ -166,8 +166,8 @@ def build_book(
     """Return the bytes of an EPUB 3 book holding every entry of ``feed``.
 
     ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
-    runs the per-post footnote recognition, possibly in other processes; the bytes
-    never depend on it."""
+    converts the posts' bodies, possibly in other processes; the bytes never depend
+    on it."""
     if not feed.entries:
         raise InputError("feed has no items: nothing to put in a book")
     if options.toc not in TOC_MODES:
@@ -531,18 +531,14 @@ class _BookBuilder:
         chapter: _Chapter,
         used: set[str],
         suffixes: dict[str, int],
-        links: dict[str, str],
         part: Part | None,
     ) -> _Converted:
         entry = chapter.entry
         item = f"entry {entry.id!r}"
+        # Ids across the book and what adopt_part finds again (the body was converted
+        # with its own context, links and images included).
         context = x.Context(
-            page_url=entry.link,
-            used=used,
-            suffixes=suffixes,
-            images=self.options.images,
-            chapters=links,
-            own_file=self._href(chapter),
+            page_url=entry.link, used=used, suffixes=suffixes, own_file=self._href(chapter)
         )
         body = el("body")
         lang = x.normalize_language(entry.language)
@@ -726,7 +722,7 @@ class _BookBuilder:
         )
         converted = [
             self._convert(
-                chapter, used, suffixes, links, next(parts) if _has_body(chapter.entry) else None
+                chapter, used, suffixes, next(parts) if _has_body(chapter.entry) else None
             )
             for chapter in chapters
         ]

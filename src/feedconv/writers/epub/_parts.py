@@ -1,7 +1,14 @@
 """A chapter's body converted on its own, so that the pool can convert posts in parallel.
 
 :func:`convert_part` runs footnote recognition and the validity pass for one post
-(picklable: it may run in another process) with ids unique within the post.
+(picklable: it may run in another process) with ids unique within the post. Footnotes
+are recognised as the Markdown converter recognises them
+(:func:`feedconv.markdown.split_footnotes`: docutils/Nikola, WordPress/Jetpack,
+kramdown/Hugo, Python-Markdown, pandoc, markdown-it, DPUB-ARIA);
+:func:`~._xhtml.html_body` turns the ``<fnref n>`` placeholders into
+``epub:type="noteref"`` links and the notes into ``<aside epub:type="footnote">`` with
+links back, which readers show as pop-ups.
+
 :func:`adopt_part` then settles in the main process, in book order, what needs the whole
 book: it renames the ids another chapter already took (so ids stay unique across the
 book, links inside the post follow them) and finds the image slots and the links to
@@ -16,8 +23,8 @@ from typing import Final
 
 from lxml import etree
 
+from feedconv import markdown
 from feedconv.writers.epub import _xhtml as x
-from feedconv.writers.epub._notes import split_notes_of
 
 # Marks on the elements the main process must find again (never left in a book).
 _SLOT: Final = "data-feedconv-slot"
@@ -49,10 +56,11 @@ class _Collect(logging.Handler):
 def convert_part(
     chapters: dict[str, str], images: str, post: tuple[str, str | None, str, str]
 ) -> Part:
-    """Convert ``post`` (html, page URL, own file, name for messages). ``chapters``
-    maps the link key of each post of the book to its file (see :class:`~._xhtml.Context`)."""
+    """Convert ``post`` (non-blank html, page URL, own file, name for messages).
+    ``chapters`` maps the link key of each post of the book to its file (see
+    :class:`~._xhtml.Context`)."""
     html, page_url, own_file, item = post
-    html, notes = split_notes_of((html, page_url))
+    html, notes = markdown.split_footnotes(html, page_url)
     context = x.Context(page_url=page_url, images=images, chapters=chapters, own_file=own_file)
     # Warnings are handed back to the main process, which logs them in book order.
     collect = _Collect()
