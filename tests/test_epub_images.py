@@ -418,6 +418,7 @@ def test_generated_cover_and_cover_options(tmp_path: Path, epubcheck):
     refused = invoke("to-epub", str(feed), "-o", str(tmp_path / "x.epub"), "--cover", str(bad))
     assert refused.exit_code == ExitCode.INPUT_ERROR
     assert "cover image" in refused.stderr and not (tmp_path / "x.epub").exists()
+    assert not list(tmp_path.glob(".x.epub*"))  # no temp file left behind
     both = invoke("to-epub", str(feed), "-o", "-", "--cover", str(own), "--no-cover")
     assert both.exit_code == ExitCode.USAGE
     reports = epubcheck.many(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from feedconv.cli import ExitCode, cli
 from feedconv.errors import OutputError
 from feedconv.writers import _files
-from feedconv.writers._files import atomic_write, safe_join, slugify, unique_names
+from feedconv.writers._files import atomic_file, atomic_write, safe_join, slugify, unique_names
 
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))} | {
     f"lpt{i}" for i in range(10)
@@ -87,6 +87,21 @@ def test_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None
     with pytest.raises(OutputError, match="No space left on device"):
         atomic_write(target, b"x" * 1000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_file_keeps_nothing_when_the_writer_fails(tmp_path: Path) -> None:
+    target = tmp_path / "book.epub"
+    target.write_bytes(b"the old book")
+    with pytest.raises(ValueError, match="half way"), atomic_file(target, force=True) as handle:
+        handle.write(b"the first chapters")
+        raise ValueError("half way")
+    assert target.read_bytes() == b"the old book"
+    assert [p.name for p in tmp_path.iterdir()] == ["book.epub"]
+    with atomic_file(target, force=True) as handle:
+        handle.write(b"new ")
+        handle.seek(0)  # a zip writer seeks back to finish its headers
+        handle.write(b"NEW")
+    assert target.read_bytes() == b"NEW "
 
 
 def test_unwritable_destination_is_one_line(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import feedconv.readers
 from feedconv.cli import cli
 from feedconv.parallel import ordered_map
 from feedconv.readers import read_feed
@@ -80,6 +82,23 @@ def test_streamed_to_json_equals_whole_feed_output(big_feed: Path) -> None:
     assert from_file.stdout == from_stdin.stdout
     lines = runner.invoke(cli, ["to-json", "--lines", str(big_feed)])
     assert len(lines.stdout.splitlines()) == 120
+
+
+def test_streamed_book_equals_whole_feed_book(big_feed: Path, monkeypatch) -> None:
+    runner = CliRunner()
+    args = ["-o", "-", "-j", "1", "--images", "link"]
+    whole_feed = runner.invoke(cli, ["to-epub", "-", *args], input=big_feed.read_bytes())
+    assert whole_feed.exit_code == 0, whole_feed.stderr
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a single feed file was read whole")
+
+    monkeypatch.setattr(feedconv.readers, "read_feed", refuse)
+    from_file = runner.invoke(cli, ["to-epub", str(big_feed), *args])  # streamed
+    assert from_file.exit_code == 0, from_file.stderr
+    assert from_file.stdout_bytes == whole_feed.stdout_bytes
+    with zipfile.ZipFile(io.BytesIO(from_file.stdout_bytes)) as book:
+        assert sum("/text/p0" in name for name in book.namelist()) == 120
 
 
 def test_parallel_markdown_document_is_byte_identical(big_feed: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import itertools
@@ -882,9 +883,10 @@ _KINDLE_IMAGE_SIZE = (1264, 1680)
 )
 @JOBS_OPT
 @FORCE_OPT
-@feed_input(author_flags=("--by-author",))
+@feed_input(author_flags=("--by-author",), stream=True)
 def to_epub(
     feed: Any,
+    entries: Iterator[Any],
     jobs: int | None,
     output: str,
     title: str | None,
@@ -918,8 +920,8 @@ def to_epub(
       feedconv to-epub https://example.com/feed.xml -o blog.epub --newest-first --toc month
       feedconv to-epub feed.xml -o kindle.epub --profile kindle --cover cover.jpg
     """
-    from feedconv.writers._files import atomic_write, check_writable
-    from feedconv.writers.epub import BookOptions, build_book
+    from feedconv.writers._files import atomic_file, check_writable
+    from feedconv.writers.epub import BookOptions, build_book, write_book
 
     if cover is not None and no_cover:
         raise click.UsageError("use either --cover or --no-cover, not both")
@@ -959,15 +961,21 @@ def to_epub(
         generate_cover=not no_cover,
         css=css_text,
     )
-    parsed = feed
+    # A single feed file is read item by item (never whole, as a tree), then sorted.
+    parsed = _with_status(
+        "Reading the feed", lambda: dataclasses.replace(feed, entries=tuple(entries))
+    )
     mapper = _mapper(jobs)
-    data = _with_status("Building book", lambda: build_book(parsed, options, mapper=mapper))
-    if path is None:
+    if path is None:  # a pipe cannot seek: the book is built in memory, then written
+        data = _with_status("Building book", lambda: build_book(parsed, options, mapper=mapper))
         stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
     else:
-        atomic_write(path, data, force=force)
+        with atomic_file(path, force=force) as handle:
+            _with_status(
+                "Building book", lambda: write_book(parsed, handle, options, mapper=mapper)
+            )
 
 
 def _read_option_file(path: Path, option: str) -> bytes:

@@ -9,6 +9,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from feedconv.errors import OutputError
 
@@ -93,6 +94,15 @@ def atomic_write(path: Path, data: bytes, *, force: bool = False) -> None:
 def atomic_write_chunks(path: Path, chunks: Iterable[bytes], *, force: bool = False) -> None:
     """:func:`atomic_write` of data produced piece by piece (a streamed conversion): the
     pieces go to the temp file as they come, so none is held in memory."""
+    with atomic_file(path, force=force) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, *, force: bool = False) -> Iterator[BinaryIO]:
+    """A seekable file to write ``path`` through: a temp file in the same folder, renamed
+    over ``path`` when the block ends without an error and removed when it fails."""
     check_writable(path, force=force)
     folder = path.parent
     try:
@@ -102,8 +112,7 @@ def atomic_write_chunks(path: Path, chunks: Iterable[bytes], *, force: bool = Fa
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())

@@ -9,9 +9,11 @@ under "Undated".
 Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
 :mod:`._parts` converts one post's body on its own (footnotes and the validity pass,
 in a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
-:mod:`._cover` draws the cover. Chapters are built as trees first; then images are
-fetched (all at once), links between posts are resolved, and every document is
-serialized.
+:mod:`._cover` draws the cover. Chapters are converted in book order and go into the
+zip a batch at a time: a batch's images are fetched together, then its chapters are
+serialized and written, so memory holds one batch of trees, not the whole book. Chapters
+that link into other posts wait until every post's ids are known. The package document,
+navigation and index pages are written last (the zip's order is not the reading order).
 
 Determinism: the identifier is a uuid5 of the feed, ``dcterms:modified`` comes from the
 options or the newest post, image files are named by their content, and every zip
@@ -31,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 from urllib.parse import urlsplit
 
 from ebooklib import epub  # type: ignore[import-untyped]
@@ -40,14 +42,14 @@ from lxml import etree
 from feedconv.errors import FeedconvError, InputError
 from feedconv.model import Author, Entry, Feed
 from feedconv.writers.epub import _xhtml as x
-from feedconv.writers.epub._media import IMAGE_FOLDER, ImagePolicy, embed_images
+from feedconv.writers.epub._media import IMAGE_FOLDER, BookImage, ImageEmbedder, ImagePolicy
 from feedconv.writers.epub._parts import Part, adopt_part, convert_part
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 if TYPE_CHECKING:
     from feedconv.parallel import Mapper
 
-__all__ = ["IMAGE_MODES", "STYLESHEET", "TOC_MODES", "BookOptions", "build_book"]
+__all__ = ["IMAGE_MODES", "STYLESHEET", "TOC_MODES", "BookOptions", "build_book", "write_book"]
 
 logger = x.logger
 
@@ -62,6 +64,9 @@ _CONTENTS_PAGE: Final = "text/contents.xhtml"
 _MAX_SUBJECTS: Final = 20
 _CONTENTS_POSTS: Final = 100  # up to this many posts, the contents page lists them all
 _STORED: Final = (".png", ".jpg", ".gif")
+_FOLDER: Final = "EPUB"  # ebooklib's package folder
+_BATCH_POSTS: Final = 64  # chapters converted before their images are fetched and written
+_BATCH_IMAGES: Final = 64  # or image slots
 
 #: Table of contents layouts: year → month → post, month → post, day → post, posts.
 TOC_MODES: Final = ("year", "month", "day", "flat")
@@ -168,13 +173,27 @@ def build_book(
     ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
     converts the posts' bodies, possibly in other processes; the bytes never depend
     on it."""
+    out = io.BytesIO()
+    write_book(feed, out, options, mapper=mapper)
+    return out.getvalue()
+
+
+def write_book(
+    feed: Feed,
+    out: BinaryIO,
+    options: BookOptions = BookOptions(),
+    *,
+    mapper: Mapper | None = None,
+) -> None:
+    """:func:`build_book` into ``out``, a seekable binary file: the book is written as it
+    is built, so memory never holds its bytes whole."""
     if not feed.entries:
         raise InputError("feed has no items: nothing to put in a book")
     if options.toc not in TOC_MODES:
         raise ValueError(f"unknown table of contents layout {options.toc!r}")
     if options.images not in IMAGE_MODES:
         raise ValueError(f"unknown image mode {options.images!r}")
-    return _BookBuilder(feed, options, mapper).build()
+    _BookBuilder(feed, options, mapper).build(out)
 
 
 # ---------------------------------------------------------------------------- structure
@@ -419,19 +438,26 @@ class _BookBuilder:
     # -- documents
 
     def _page(self, uid: str, file_name: str, title: str, body: etree._Element) -> x.Document:
-        prefix = "../" if "/" in file_name else ""
-        css = [prefix + _STYLE_NAME]
-        if self.options.css is not None:
-            css.append(prefix + _EXTRA_STYLE_NAME)
-        document = x.Document(
+        document = self._listed(uid, file_name, title)
+        document.content = self._serialize(file_name, title, body)
+        return document
+
+    def _listed(self, uid: str, file_name: str, title: str) -> x.Document:
+        """A document as the package lists it; its bytes are set apart (or written)."""
+        return x.Document(
             uid=uid,
             file_name=file_name,
             media_type="application/xhtml+xml",
             title=title,
             lang=self.lang,
         )
-        document.content = x.document(title, self.lang, self.rtl, css, body)
-        return document
+
+    def _serialize(self, file_name: str, title: str, body: etree._Element) -> bytes:
+        prefix = "../" if "/" in file_name else ""
+        css = [prefix + _STYLE_NAME]
+        if self.options.css is not None:
+            css.append(prefix + _EXTRA_STYLE_NAME)
+        return x.document(title, self.lang, self.rtl, css, body)
 
     def _cover_page(self, image_name: str) -> x.Document:
         body = el("body", {"class": "cover-page"})
@@ -632,20 +658,22 @@ class _BookBuilder:
         )
 
     @staticmethod
-    def _resolve_cross_links(converted: list[_Converted]) -> None:
-        """Links to an anchor in another post: to that anchor when it exists."""
-        by_file = {c.context.own_file: c for c in converted}
-        present: dict[str, set[str]] = {}
-        for source in converted:
-            for link, target_file, fragment in source.context.cross_links:
-                target = by_file.get(target_file)
-                if target is None:
-                    continue
-                if target_file not in present:
-                    present[target_file] = set(target.body.xpath(".//@id"))
-                anchor = target.context.ids.get(fragment)
-                if anchor and anchor in present[target_file]:
-                    link.set("href", f"{target_file}#{anchor}")
+    def _anchors(done: _Converted) -> dict[str, str]:
+        """Original id → id, for the ids a chapter really holds (links from other
+        posts may point at them)."""
+        if not done.context.ids:
+            return {}
+        present = set(done.body.xpath(".//@id"))
+        return {old: new for old, new in done.context.ids.items() if new in present}
+
+    @staticmethod
+    def _resolve_cross_links(done: _Converted, anchors: dict[str, dict[str, str]]) -> None:
+        """Links to an anchor in another post: to that anchor when it exists.
+        ``anchors``: :meth:`_anchors` of every chapter, by file."""
+        for link, target_file, fragment in done.context.cross_links:
+            anchor = anchors.get(target_file, {}).get(fragment)
+            if anchor:
+                link.set("href", f"{target_file}#{anchor}")
 
     def _cover_image(self) -> Any:
         """The cover image item (or None): the caller's image, else a generated one."""
@@ -693,7 +721,8 @@ class _BookBuilder:
                 )
         return toc
 
-    def build(self) -> bytes:
+    def build(self, target: BinaryIO) -> None:
+        cover = self._cover_image()  # first: a cover that cannot be used stops the book
         chapters = self._chapters()
         links: dict[str, str] = {}
         for chapter in chapters:
@@ -720,20 +749,56 @@ class _BookBuilder:
                 ),
             )
         )
-        converted = [
-            self._convert(
-                chapter, used, suffixes, next(parts) if _has_body(chapter.entry) else None
-            )
-            for chapter in chapters
-        ]
-        book_images = []
+        # Chapters go into the zip a batch at a time, as soon as their images are in:
+        # memory holds one batch of trees (and the chapters that link to other posts,
+        # until every post's ids are known), never the whole book as trees.
+        out = _open_zip(target, self._modified())
+        written: set[str] = set()
+
+        def add(file_name: str, data: bytes) -> None:
+            out.writestr(f"{_FOLDER}/{file_name}", data)
+            written.add(file_name)
+
+        book_images: list[tuple[str, str]] = []  # file name, media type
+
+        def add_image(image: BookImage) -> None:
+            add(image.file_name, image.data)
+            book_images.append((image.file_name, image.media_type))
+
+        embedder = None
         if self.options.images == "embed":
-            posts = [(f'post "{c.chapter.title}"', c.context.image_slots) for c in converted]
-            book_images = embed_images(posts, self._policy())
-        self._resolve_cross_links(converted)
+            embedder = ImageEmbedder(self._policy(), add_image)
+        anchors: dict[str, dict[str, str]] = {}
+        held: list[_Converted] = []
+        batch: list[_Converted] = []
+
+        def flush() -> None:
+            if embedder is not None:
+                embedder.embed(
+                    [(f'post "{c.chapter.title}"', c.context.image_slots) for c in batch]
+                )
+            for done in batch:
+                anchors[self._href(done.chapter)] = self._anchors(done)
+                if done.context.cross_links:
+                    held.append(done)
+                else:
+                    add(done.chapter.file_name, self._chapter_bytes(done))
+            batch.clear()
+
+        slots = 0
+        for chapter in chapters:
+            part = next(parts) if _has_body(chapter.entry) else None
+            batch.append(self._convert(chapter, used, suffixes, part))
+            slots += len(batch[-1].context.image_slots)
+            if len(batch) >= _BATCH_POSTS or slots >= _BATCH_IMAGES:
+                flush()
+                slots = 0
+        flush()
+        for done in held:
+            self._resolve_cross_links(done, anchors)
+            add(done.chapter.file_name, self._chapter_bytes(done))
 
         book = epub.EpubBook()
-        cover = self._cover_image()
         self._metadata(book, cover)
         style = epub.EpubItem(
             uid="style", file_name=_STYLE_NAME, media_type="text/css", content=STYLESHEET.encode()
@@ -762,31 +827,47 @@ class _BookBuilder:
         nav.add_item(style)
         book.add_item(nav)
         book.add_item(epub.EpubNcx())
-        by_uid = {c.chapter.uid: c for c in converted}
         for node in self._walk():
             if isinstance(node, _Chapter):
-                done = by_uid[node.uid]
-                document = self._page(node.uid, node.file_name, node.title, done.body)
+                document = self._listed(node.uid, node.file_name, node.title)
             else:
                 document = self._index_page(node)
             book.add_item(document)
             spine.append(document)
-        for image in book_images:
-            uid = "img-" + re.sub(r"[^A-Za-z0-9]", "-", image.file_name.rsplit("/", 1)[-1])
+        for file_name, media_type in book_images:
+            uid = "img-" + re.sub(r"[^A-Za-z0-9]", "-", file_name.rsplit("/", 1)[-1])
             book.add_item(
-                epub.EpubImage(
-                    uid=uid,
-                    file_name=image.file_name,
-                    media_type=image.media_type,
-                    content=image.data,
-                )
+                epub.EpubImage(uid=uid, file_name=file_name, media_type=media_type, content=b"")
             )
         first = self.tree[0]
         guide.append({"type": "bodymatter", "href": first.file_name, "title": "Posts"})
         book.spine = spine
         book.guide = guide
         book.toc = self._toc(self.tree)
-        return _write(book, self._modified())
+        _Writer(out, book, self._modified(), written).write()
+
+    def _chapter_bytes(self, done: _Converted) -> bytes:
+        chapter = done.chapter
+        return self._serialize(chapter.file_name, chapter.title, done.body)
+
+
+def _open_zip(out: BinaryIO, stamp: datetime) -> _FixedTimeZip:
+    """The book's zip, its ``mimetype`` entry written first and stored, as OCF requires;
+    every entry is stamped with ``stamp`` (the book's modification time)."""
+    stamp = max(stamp.astimezone(UTC), _ZIP_EPOCH)
+    zip_file = _FixedTimeZip(
+        out, "w", zipfile.ZIP_DEFLATED, compresslevel=_WRITER_OPTIONS["compresslevel"]
+    )
+    zip_file.date_time = (
+        stamp.year,
+        stamp.month,
+        stamp.day,
+        stamp.hour,
+        stamp.minute,
+        stamp.second,
+    )
+    zip_file.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+    return zip_file
 
 
 class _FixedTimeZip(zipfile.ZipFile):
@@ -813,40 +894,26 @@ class _FixedTimeZip(zipfile.ZipFile):
 
 
 class _Writer(epub.EpubWriter):  # type: ignore[misc]
-    """ebooklib's writer with fixed zip timestamps; exceptions propagate."""
+    """ebooklib's writer, into a zip that holds some documents already (``written``:
+    their file names); it adds the container, the package document, the navigation
+    and every other item. Exceptions propagate."""
 
-    def __init__(self, out: io.BytesIO, book: Any, stamp: datetime) -> None:
+    def __init__(self, out: _FixedTimeZip, book: Any, stamp: datetime, written: set[str]) -> None:
         # ebooklib formats mtime with a literal "Z": hand it naive UTC.
-        super().__init__(out, book, {**_WRITER_OPTIONS, "mtime": stamp.replace(tzinfo=None)})
-        stamp = max(stamp, _ZIP_EPOCH)
-        self.date_time = (
-            stamp.year,
-            stamp.month,
-            stamp.day,
-            stamp.hour,
-            stamp.minute,
-            stamp.second,
-        )
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        super().__init__("", book, {**_WRITER_OPTIONS, "mtime": stamp})
+        self.zip_file = out
+        self.written = written
 
     def write(self) -> None:
-        self.out = _FixedTimeZip(
-            self.file_name,
-            "w",
-            zipfile.ZIP_DEFLATED,
-            compresslevel=self.options["compresslevel"],
-        )
-        self.out.date_time = self.date_time
-        self.out.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        self.process()
+        self.out = self.zip_file
         self._write_container()
         self._write_opf()
-        self._write_items()
+        items = self.book.items
+        self.book.items = [item for item in items if item.file_name not in self.written]
+        try:
+            self._write_items()
+        finally:
+            self.book.items = items
         self.out.close()
-
-
-def _write(book: Any, modified: datetime) -> bytes:
-    """Write the book to memory; unlike ``write_epub``, errors are raised."""
-    out = io.BytesIO()
-    writer = _Writer(out, book, modified.astimezone(UTC))
-    writer.process()
-    writer.write()
-    return out.getvalue()
