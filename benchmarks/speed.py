@@ -9,6 +9,7 @@ run as its own process with its wall time and peak RSS (the largest single proce
   against markdownify's and html2text's defaults in a plain loop over the bodies;
 - to-epub of 1k posts against pandoc's EPUB writer on the same bodies;
 - to-json of 10k posts against a bare lxml parse of the same file;
+- to-epub of 10k posts: time, and peak memory next to the book's and the feed's size;
 - peak memory of `to-md --split` and `to-json --lines` at 10k and 50k posts;
 - `feedconv --help`.
 
@@ -26,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +175,19 @@ def main() -> int:
         bare = measure([PY, "-c", f"from lxml import etree; etree.parse({str(mid)!r})"], r)
         rows.append(("bare lxml parse, 10k posts", bare))
         ratios.append(f"to-json 10k vs bare lxml parse: {tj['seconds'] / bare['seconds']:.2f}x")
+        big_book = measure([*FEEDCONV, "to-epub", str(mid), "-o", out("o10k.epub")], 1)
+        rows.append(("to-epub, 10k posts", big_book))
+        with zipfile.ZipFile(work / "o10k.epub") as book:
+            unpacked = sum(info.file_size for info in book.infolist()) / 2**20
+        packed = (work / "o10k.epub").stat().st_size / 2**20
+        line = (
+            f"to-epub 10k: peak {big_book['peak_mb']:.0f} MB for a {packed:.0f} MB book"
+            f" ({unpacked:.0f} MB unpacked) from a {mid.stat().st_size / 2**20:.0f} MB feed"
+        )
+        if small:
+            grown = (big_book["peak_mb"] - epub["peak_mb"]) * 1024 / 9000
+            line += f"; {grown:.1f} KB more per post than the 1k book"
+        ratios.append(line)
     for size in (s for s in sizes if s >= 10000):
         feed = feeds[size]
         lines = measure([*FEEDCONV, "to-json", "--lines", str(feed), "-o", out("o.jsonl")], 1)
