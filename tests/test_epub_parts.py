@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import logging
 import pickle
+from pathlib import Path
 
+import pytest
+from lxml import etree
+
+from feedconv import markdown
+from feedconv.htmlclean import parse_fragment
 from feedconv.writers.epub import _xhtml as x
 from feedconv.writers.epub._parts import adopt_part, convert_part
 
@@ -82,3 +88,35 @@ def test_warnings_are_logged_once_by_the_main_process(caplog):
         adopt_part(part, book_context())
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["entry 'x': could not parse the HTML body; kept it as text"]
+
+
+CASES = Path(__file__).resolve().parent / "data" / "html"
+
+
+def _with_notes() -> list[str]:
+    """Every golden case whose HTML holds footnotes, and one with a tag name that lxml's
+    HTML parser accepts and its element API refuses (``o:p``, from word processors)."""
+    sources = [
+        p.read_text(encoding="utf-8").split("\n<!-- output -->\n")[0] for p in CASES.glob("*.txt")
+    ]
+    sources.append(
+        '<p>Text<sup><a href="#fn1" id="r1">1</a></sup><o:p></o:p></p>'
+        '<ol class="footnotes"><li id="fn1">The note <a href="#r1">↩</a></li></ol>'
+    )
+    return [html for html in sources if markdown.split_footnotes(html, PAGE)[1]]
+
+
+def test_footnote_tree_is_what_parsing_its_html_gives():
+    cases = _with_notes()
+    assert len(cases) >= 6
+    for html in cases:
+        body = parse_fragment(html)
+        soup = markdown._soup_of(body)
+        assert markdown._extract_footnotes(soup, PAGE)
+        expected = etree.tostring(parse_fragment(soup.body.decode_contents()))
+        tree, _notes = markdown.split_footnotes(html, PAGE)
+        assert etree.tostring(tree) == expected, html
+        if "<o:p>" not in html:
+            assert etree.tostring(markdown._tree_of(soup.body)) == expected, html
+    with pytest.raises(ValueError):
+        etree.Element("o:p")  # why split_footnotes parses that case instead

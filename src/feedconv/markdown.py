@@ -1734,20 +1734,55 @@ def html_to_markdown(
     return convert(html, options).markdown
 
 
-def split_footnotes(html: str, page_url: str | None) -> tuple[str, list[str]]:
+def split_footnotes(html: str, page_url: str | None) -> tuple[etree._Element | None, list[str]]:
     """The footnotes of a cleaned fragment, recognised as :func:`convert` recognises
-    them: (``html`` with each reference replaced by ``<fnref n="i">``, i from 0, and
-    the notes' HTML in order). Without footnotes, ``(html, [])``."""
+    them: (the fragment's ``<body>`` as an lxml tree, each reference replaced by
+    ``<fnref n="i">``, i from 0; and the notes' HTML in order). Without footnotes,
+    ``(None, [])``: the fragment is unchanged."""
     if "#" not in html:  # every footnote reference links to a fragment
-        return html, []
+        return None, []
     body = parse_fragment(html)
     if body is None or not _may_have_notes(body):
-        return html, []
+        return None, []
     soup = _soup_of(body)
     bodies = _extract_footnotes(soup, page_url)
     if not bodies or soup.body is None:
-        return html, []
-    return soup.body.decode_contents(), [body.decode_contents() for body in bodies]
+        return None, []
+    notes = [body.decode_contents() for body in bodies]
+    try:
+        return _tree_of(soup.body), notes
+    except ValueError:  # a name lxml's API refuses (the parser accepts more): parse it
+        return parse_fragment(soup.body.decode_contents()), notes
+
+
+def _tree_of(tag: Tag) -> etree._Element:
+    """The lxml tree of a BeautifulSoup element: the tree lxml's HTML parser gives for
+    ``tag.decode()`` (the reverse of :func:`_soup_of`), built without serializing."""
+    root = etree.Element(tag.name, _lxml_attributes(tag))
+    stack: list[tuple[etree._Element, Iterator[Any]]] = [(root, iter(tag.contents))]
+    while stack:
+        element, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
+        if isinstance(child, Tag):
+            sub = etree.SubElement(element, child.name, _lxml_attributes(child))
+            stack.append((sub, iter(child.contents)))
+        elif isinstance(child, NavigableString) and not isinstance(child, Comment | Doctype):
+            if len(element):
+                last = element[-1]
+                last.tail = (last.tail or "") + str(child)
+            else:
+                element.text = (element.text or "") + str(child)
+    return root
+
+
+def _lxml_attributes(tag: Tag) -> dict[str, str]:
+    return {
+        name: " ".join(value) if isinstance(value, list) else str(value)
+        for name, value in tag.attrs.items()
+    }
 
 
 def _may_have_notes(body: etree._Element) -> bool:

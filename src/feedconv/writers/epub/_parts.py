@@ -60,14 +60,14 @@ def convert_part(
     ``chapters`` maps the link key of each post of the book to its file (see
     :class:`~._xhtml.Context`)."""
     html, page_url, own_file, item = post
-    html, notes = markdown.split_footnotes(html, page_url)
+    parsed, notes = markdown.split_footnotes(html, page_url)
     context = x.Context(page_url=page_url, images=images, chapters=chapters, own_file=own_file)
     # Warnings are handed back to the main process, which logs them in book order.
     collect = _Collect()
     x.logger.addHandler(collect)
     propagate, x.logger.propagate = x.logger.propagate, False
     try:
-        content, notes_div = x.html_body(html, context, item, notes)
+        content, notes_div = x.html_body(html, context, item, notes, parsed)
     finally:
         x.logger.removeHandler(collect)
         x.logger.propagate = propagate

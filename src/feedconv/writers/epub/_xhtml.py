@@ -842,22 +842,35 @@ def parse_fragment(html: str) -> etree._Element | None:
 
 
 def html_body(
-    html: str, context: Context, item: str, notes: list[str] | None = None
+    html: str,
+    context: Context,
+    item: str,
+    notes: list[str] | None = None,
+    parsed: etree._Element | None = None,
 ) -> tuple[etree._Element, etree._Element | None]:
     """Cleaned feed HTML → a valid XHTML ``<div class="content">`` (namespace-less).
 
     ``html`` may hold ``<fnref n>`` placeholders for the footnotes in ``notes`` (HTML
     fragments): those become EPUB 3 footnotes, ``<aside epub:type="footnote">`` in a
     ``<div class="notes">`` (the second result) with links back to their references.
+    ``parsed``: the fragment already parsed (its ``<body>``, as
+    :func:`feedconv.markdown.split_footnotes` gives it), for ``html`` not to be parsed
+    again; its text is cleaned of what XML cannot hold as it is converted.
     """
     body = el("div", {"class": "content"})
-    parsed = parse_fragment(html)
+    if parsed is not None:
+        if parsed.text is not None and not parsed.text.strip():
+            parsed.text = None  # as parse_fragment: blank text first is not content
+        char_refs = True  # the tree's text was never through clean_text
+    else:
+        parsed = parse_fragment(html)
+        char_refs = "&#" in html
     if parsed is None:
         if html.strip():
             logger.warning("%s: could not parse the HTML body; kept it as text", item)
             text_body(body, html)
         return body, None
-    converter = Converter(context, "&#" in html or any("&#" in note for note in notes or ()))
+    converter = Converter(context, char_refs or any("&#" in note for note in notes or ()))
     converter.children(parsed, body)
     fix_tree(body)
     parts = [body]
