@@ -26,9 +26,9 @@ def book_context(used: set[str] | None = None) -> x.Context:
 def test_ids_taken_elsewhere_in_the_book_are_renamed_with_their_links():
     html = '<p id="intro">Intro</p><p><a href="#intro">back up</a> <a href="#end">down</a></p>'
     html += '<p id="end">End</p>'
-    part = pickle.loads(pickle.dumps(convert_part({}, "link", (html, PAGE, "p1.xhtml", "post"))))
+    part = pickle.loads(pickle.dumps(convert_part("link", (html, PAGE, "post"))))
     context = book_context({"intro"})
-    content, notes = adopt_part(part, context)
+    content, notes = adopt_part(part, context, {})
     assert notes is None
     ids = [e.get("id") for e in content.iter() if e.get("id")]
     assert ids == ["intro-2", "end"]
@@ -45,10 +45,10 @@ def test_footnotes_keep_their_links_both_ways_after_renaming():
         '<a class="footnote-backref" href="#fnref:1">↩</a></p></li></ol></div>'
     )
     first = book_context()
-    adopt_part(convert_part({}, "link", (html, PAGE, "p1.xhtml", "one")), first)
+    adopt_part(convert_part("link", (html, PAGE, "one")), first, {})
     taken = set(first.used)
     second = x.Context(page_url=PAGE, used=first.used, suffixes=first.suffixes, own_file="p2.xhtml")
-    content, notes = adopt_part(convert_part({}, "link", (html, PAGE, "p2.xhtml", "two")), second)
+    content, notes = adopt_part(convert_part("link", (html, PAGE, "two")), second, {})
     assert notes is not None
     ids = {e.get("id") for tree in (content, notes) for e in tree.iter() if e.get("id")}
     assert ids and ids.isdisjoint(taken)  # the same post twice: every id renamed
@@ -64,12 +64,19 @@ def test_footnotes_keep_their_links_both_ways_after_renaming():
 def test_image_slots_and_links_to_other_posts_are_found_again():
     html = (
         '<p><img src="https://img.example.org/one.png" alt="One"></p>'
-        '<p><a href="https://example.org/b/#part">to B</a></p>'
+        '<p><a href="https://example.org/b/#part">to B</a>'
+        ' <a href="https://example.org/c/">to C</a>'
+        ' <a href="https://example.org/elsewhere/">away</a>'
+        ' <a href="https://example.org/a/">self</a></p>'
     )
-    chapters = {x.link_key("https://example.org/b/"): "p2.xhtml"}
-    part = convert_part(chapters, "embed", (html, PAGE, "p1.xhtml", "post"))
+    part = pickle.loads(pickle.dumps(convert_part("embed", (html, PAGE, "post"))))
+    chapters = {
+        x.link_key("https://example.org/b/"): "p2.xhtml",
+        x.link_key("https://example.org/c/"): "p3.xhtml",
+        x.link_key(PAGE): "p1.xhtml",
+    }
     context = book_context()
-    content, _ = adopt_part(part, context)
+    content, _ = adopt_part(part, context, chapters)
     assert [(s.element.tag, s.sources, s.alt) for s in context.image_slots] == [
         ("img", ("https://img.example.org/one.png",), "One")
     ]
@@ -77,15 +84,22 @@ def test_image_slots_and_links_to_other_posts_are_found_again():
     assert [(link.text, file, fragment) for link, file, fragment in context.cross_links] == [
         ("to B", "p2.xhtml", "part")
     ]
+    links = {a.text: dict(a.attrib) for a in content.iter("a")}
+    assert links == {  # chapters of the book, then pages on the web (the post's own too)
+        "to B": {"href": "p2.xhtml"},
+        "to C": {"href": "p3.xhtml"},
+        "away": {"href": "https://example.org/elsewhere/", "rel": "noopener"},
+        "self": {"href": "https://example.org/a/", "rel": "noopener"},
+    }
     marks = [k for e in content.iter() for k in e.attrib if k.startswith("data-feedconv")]
     assert marks == []
 
 
 def test_warnings_are_logged_once_by_the_main_process(caplog):
     with caplog.at_level(logging.WARNING, logger="feedconv"):
-        part = convert_part({}, "link", ("\x01\x02", PAGE, "p1.xhtml", "entry 'x'"))
+        part = convert_part("link", ("\x01\x02", PAGE, "entry 'x'"))
         assert caplog.records == []  # held back, not printed by the worker
-        adopt_part(part, book_context())
+        adopt_part(part, book_context(), {})
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["entry 'x': could not parse the HTML body; kept it as text"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 import itertools
@@ -961,20 +960,22 @@ def to_epub(
         generate_cover=not no_cover,
         css=css_text,
     )
-    # A single feed file is read item by item (never whole, as a tree), then sorted.
-    parsed = _with_status(
-        "Reading the feed", lambda: dataclasses.replace(feed, entries=tuple(entries))
-    )
+    # A single feed file is read item by item (never whole, as a tree) while the pool
+    # converts the posts already read; the book sorts them by date once all are in.
     mapper = _mapper(jobs)
     if path is None:  # a pipe cannot seek: the book is built in memory, then written
-        data = _with_status("Building book", lambda: build_book(parsed, options, mapper=mapper))
+        data = _with_status(
+            "Building book",
+            lambda: build_book(feed, options, mapper=mapper, entries=entries),
+        )
         stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
     else:
         with atomic_file(path, force=force) as handle:
             _with_status(
-                "Building book", lambda: write_book(parsed, handle, options, mapper=mapper)
+                "Building book",
+                lambda: write_book(feed, handle, options, mapper=mapper, entries=entries),
             )
 
 

@@ -9,11 +9,12 @@ under "Undated".
 Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
 :mod:`._parts` converts one post's body on its own (footnotes and the validity pass,
 in a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
-:mod:`._cover` draws the cover. Chapters are converted in book order and go into the
-zip a batch at a time: a batch's images are fetched together, then its chapters are
-serialized and written, so memory holds one batch of trees, not the whole book. Chapters
-that link into other posts wait until every post's ids are known. The package document,
-navigation and index pages are written last (the zip's order is not the reading order).
+:mod:`._cover` draws the cover. Posts are converted in feed order (in a pool, while
+the feed is read), then adopted in book order and go into the zip a batch at a time: a
+batch's images are fetched together, then its chapters are serialized and written, so
+memory holds one batch of trees, not the whole book. Chapters that link to an anchor in
+another post wait until every post's ids are known. The package document, navigation
+and index pages are written last (the zip's order is not the reading order).
 
 Determinism: the identifier is a uuid5 of the feed, ``dcterms:modified`` comes from the
 options or the newest post, image files are named by their content, and every zip
@@ -30,7 +31,7 @@ import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -166,15 +167,19 @@ class BookOptions:
 
 
 def build_book(
-    feed: Feed, options: BookOptions = BookOptions(), *, mapper: Mapper | None = None
+    feed: Feed,
+    options: BookOptions = BookOptions(),
+    *,
+    mapper: Mapper | None = None,
+    entries: Iterable[Entry] | None = None,
 ) -> bytes:
     """Return the bytes of an EPUB 3 book holding every entry of ``feed``.
 
     ``mapper`` (e.g. :func:`feedconv.parallel.ordered_map` bound to a number of jobs)
     converts the posts' bodies, possibly in other processes; the bytes never depend
-    on it."""
+    on it. ``entries``: see :func:`write_book`."""
     out = io.BytesIO()
-    write_book(feed, out, options, mapper=mapper)
+    write_book(feed, out, options, mapper=mapper, entries=entries)
     return out.getvalue()
 
 
@@ -184,16 +189,71 @@ def write_book(
     options: BookOptions = BookOptions(),
     *,
     mapper: Mapper | None = None,
+    entries: Iterable[Entry] | None = None,
 ) -> None:
     """:func:`build_book` into ``out``, a seekable binary file: the book is written as it
-    is built, so memory never holds its bytes whole."""
-    if not feed.entries:
-        raise InputError("feed has no items: nothing to put in a book")
+    is built, so memory never holds its bytes whole.
+
+    ``entries``: the feed's entries while they are still being read (``feed`` is then
+    only its header); the posts' bodies are converted as they come."""
     if options.toc not in TOC_MODES:
         raise ValueError(f"unknown table of contents layout {options.toc!r}")
     if options.images not in IMAGE_MODES:
         raise ValueError(f"unknown image mode {options.images!r}")
-    _BookBuilder(feed, options, mapper).build(out)
+    cover = _given_cover(options.cover) if options.cover is not None else None
+    read: list[Entry] = []
+    parts = _convert_posts(
+        feed.entries if entries is None else entries, read, options.images, mapper or map
+    )
+    feed = replace(feed, entries=tuple(read))
+    if not feed.entries:
+        raise InputError("feed has no items: nothing to put in a book")
+    _BookBuilder(feed, options, cover).build(out, parts)
+
+
+def _convert_posts(
+    entries: Iterable[Entry], read: list[Entry], images: str, mapper: Mapper
+) -> dict[int, Part]:
+    """Each entry's converted body (:func:`convert_part`), by ``id()`` of the entry, in
+    the order the entries come (a post's conversion needs nothing of the book). Every
+    entry is appended to ``read`` as it is taken; an entry with a body without it (and
+    with its title settled), so that the book does not hold every body twice."""
+    bodied: list[Entry] = []
+
+    def posts() -> Iterator[tuple[str, str | None, str]]:
+        for entry in entries:
+            if not _has_body(entry):
+                read.append(entry)
+                continue
+            light = replace(
+                entry,
+                title=_entry_title(entry),
+                summary=None,
+                content_html=None,
+                content_text=None,
+            )
+            read.append(light)
+            bodied.append(light)
+            yield (entry.content_html or "", entry.link, f"entry {entry.id!r}")
+
+    converted = mapper(functools.partial(convert_part, images), posts())
+    return {id(bodied[number]): part for number, part in enumerate(converted)}
+
+
+def _given_cover(data: bytes) -> tuple[bytes, str, str]:
+    """The caller's cover image made fit for a book: bytes, media type, extension."""
+    from feedconv import images
+
+    kind = images.sniff(data)
+    if kind is None or kind[0] == images.SVG:
+        raise InputError(
+            "the cover image is not a PNG, JPEG, GIF, WebP, AVIF, BMP, ICO or TIFF image"
+        )
+    try:
+        image = images.prepare_for_book(images.Image("cover", data, kind[0], kind[1]), svg=False)
+    except FeedconvError as exc:
+        raise InputError(f"the cover image cannot be used: {exc}") from None
+    return image.data, image.media_type, image.extension
 
 
 # ---------------------------------------------------------------------------- structure
@@ -299,10 +359,12 @@ def _date_span(dates: list[datetime]) -> str:
 
 
 class _BookBuilder:
-    def __init__(self, feed: Feed, options: BookOptions, mapper: Mapper | None = None) -> None:
+    def __init__(
+        self, feed: Feed, options: BookOptions, cover: tuple[bytes, str, str] | None = None
+    ) -> None:
         self.feed = feed
         self.options = options
-        self.mapper: Mapper = mapper or map
+        self.cover = cover  # the caller's cover, made fit (see _given_cover)
         self.title = one_line(options.title) or one_line(feed.title) or "Untitled feed"
         lang = x.normalize_language(options.language) or x.normalize_language(feed.language)
         if lang is None and (options.language or feed.language):
@@ -557,6 +619,7 @@ class _BookBuilder:
         chapter: _Chapter,
         used: set[str],
         suffixes: dict[str, int],
+        links: dict[str, str],
         part: Part | None,
     ) -> _Converted:
         entry = chapter.entry
@@ -578,7 +641,7 @@ class _BookBuilder:
             header.append(byline)
         notes_div = None
         if part is not None:
-            content, notes_div = adopt_part(part, context)
+            content, notes_div = adopt_part(part, context, links)
             if context.repairs:
                 logger.debug("%s: %d HTML repairs for EPUB", item, context.repairs)
         else:
@@ -677,21 +740,8 @@ class _BookBuilder:
 
     def _cover_image(self) -> Any:
         """The cover image item (or None): the caller's image, else a generated one."""
-        from feedconv import images
-
-        if self.options.cover is not None:
-            kind = images.sniff(self.options.cover)
-            if kind is None or kind[0] == images.SVG:
-                raise InputError(
-                    "the cover image is not a PNG, JPEG, GIF, WebP, AVIF, BMP, ICO or TIFF image"
-                )
-            try:
-                image = images.prepare_for_book(
-                    images.Image("cover", self.options.cover, kind[0], kind[1]), svg=False
-                )
-            except FeedconvError as exc:
-                raise InputError(f"the cover image cannot be used: {exc}") from None
-            data, media_type, extension = image.data, image.media_type, image.extension
+        if self.cover is not None:
+            data, media_type, extension = self.cover
         elif self.options.generate_cover:
             from feedconv.writers.epub._cover import make_cover
 
@@ -721,8 +771,11 @@ class _BookBuilder:
                 )
         return toc
 
-    def build(self, target: BinaryIO) -> None:
-        cover = self._cover_image()  # first: a cover that cannot be used stops the book
+    def build(self, target: BinaryIO, parts: dict[int, Part]) -> None:
+        """Write the book; ``parts``: each entry's converted body, by ``id()`` of the
+        entry. Ids across the book, links between posts and images are settled here,
+        in book order."""
+        cover = self._cover_image()
         chapters = self._chapters()
         links: dict[str, str] = {}
         for chapter in chapters:
@@ -731,24 +784,6 @@ class _BookBuilder:
                     links.setdefault(x.link_key(url), self._href(chapter))
         used = {"toc", "landmarks", "page-list"}
         suffixes: dict[str, int] = {}
-        # Footnotes and the validity pass are the costly, pure part of a chapter: they
-        # may run in a pool, with ids unique within each post; ids across the book,
-        # links between posts and images are then settled here, in book order.
-        with_body = [c for c in chapters if _has_body(c.entry)]
-        parts = iter(
-            self.mapper(
-                functools.partial(convert_part, links, self.options.images),
-                (
-                    (
-                        c.entry.content_html or "",
-                        c.entry.link,
-                        self._href(c),
-                        f"entry {c.entry.id!r}",
-                    )
-                    for c in with_body
-                ),
-            )
-        )
         # Chapters go into the zip a batch at a time, as soon as their images are in:
         # memory holds one batch of trees (and the chapters that link to other posts,
         # until every post's ids are known), never the whole book as trees.
@@ -787,8 +822,8 @@ class _BookBuilder:
 
         slots = 0
         for chapter in chapters:
-            part = next(parts) if _has_body(chapter.entry) else None
-            batch.append(self._convert(chapter, used, suffixes, part))
+            part = parts.pop(id(chapter.entry), None)
+            batch.append(self._convert(chapter, used, suffixes, links, part))
             slots += len(batch[-1].context.image_slots)
             if len(batch) >= _BATCH_POSTS or slots >= _BATCH_IMAGES:
                 flush()

@@ -11,13 +11,16 @@ links back, which readers show as pop-ups.
 
 :func:`adopt_part` then settles in the main process, in book order, what needs the whole
 book: it renames the ids another chapter already took (so ids stay unique across the
-book, links inside the post follow them) and finds the image slots and the links to
-other posts again, by the marks :func:`convert_part` left on them.
+book, links inside the post follow them), turns the links that lead to other posts of
+the book into links to their chapters, and finds the image slots again, by the marks
+:func:`convert_part` left on them. A post's conversion needs nothing of the book, so the
+pool converts posts in the order the feed gives them while it is still being read.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,18 +31,20 @@ from feedconv.writers.epub import _xhtml as x
 
 # Marks on the elements the main process must find again (never left in a book).
 _SLOT: Final = "data-feedconv-slot"
-_CROSS: Final = "data-feedconv-cross"
+_POST: Final = "data-feedconv-post"
 
 
 @dataclass(frozen=True)
 class Part:
     """One post's converted body (picklable)."""
 
-    xml: bytes  # <div> holding the content <div>, then the notes <div> when there are notes
+    # <div> holding the content <div>, then the notes <div> when there are notes;
+    # deflated (zlib, fastest level): a book holds every part until the feed is read
+    xml: bytes
     has_notes: bool
     ids: dict[str, str]  # original id → id in the post
     slots: list[tuple[tuple[str, ...], str]]  # image sources and alt text, per slot mark
-    cross: list[tuple[str, str]]  # chapter file and fragment, per link mark
+    posts: list[tuple[str, str | None]]  # link key and fragment, per mark of a possible post
     repairs: int
     warnings: list[str]  # what the conversion warned about, for the main process to log
 
@@ -53,15 +58,13 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def convert_part(
-    chapters: dict[str, str], images: str, post: tuple[str, str | None, str, str]
-) -> Part:
-    """Convert ``post`` (non-blank html, page URL, own file, name for messages).
-    ``chapters`` maps the link key of each post of the book to its file (see
-    :class:`~._xhtml.Context`)."""
-    html, page_url, own_file, item = post
+def convert_part(images: str, post: tuple[str, str | None, str]) -> Part:
+    """Convert ``post`` (non-blank html, page URL, name for messages) on its own: what
+    it needs of the book (ids taken elsewhere, which links lead to other posts) is
+    settled by :func:`adopt_part`, so posts convert in any order."""
+    html, page_url, item = post
     parsed, notes = markdown.split_footnotes(html, page_url)
-    context = x.Context(page_url=page_url, images=images, chapters=chapters, own_file=own_file)
+    context = x.Context(page_url=page_url, images=images)
     # Warnings are handed back to the main process, which logs them in book order.
     collect = _Collect()
     x.logger.addHandler(collect)
@@ -77,27 +80,31 @@ def convert_part(
         wrapper.append(notes_div)
     for number, slot in enumerate(context.image_slots):
         slot.element.set(_SLOT, str(number))
-    for number, (link, _file, _fragment) in enumerate(context.cross_links):
-        link.set(_CROSS, str(number))
+    for number, (link, _key, _fragment) in enumerate(context.post_links):
+        link.set(_POST, str(number))
     return Part(
-        xml=etree.tostring(wrapper, encoding="utf-8"),
+        xml=zlib.compress(etree.tostring(wrapper, encoding="utf-8"), 1),
         has_notes=notes_div is not None,
         ids=context.ids,
         slots=[(slot.sources, slot.alt) for slot in context.image_slots],
-        cross=[(file, fragment) for _link, file, fragment in context.cross_links],
+        posts=[(key, fragment) for _link, key, fragment in context.post_links],
         repairs=context.repairs,
         warnings=collect.messages,
     )
 
 
-def adopt_part(part: Part, context: x.Context) -> tuple[etree._Element, etree._Element | None]:
+def adopt_part(
+    part: Part, context: x.Context, chapters: dict[str, str]
+) -> tuple[etree._Element, etree._Element | None]:
     """The content and notes of ``part`` as trees of this book: ids renamed where the
-    book (``context.used``) holds them already, and ``context`` given the post's ids,
-    image slots and links to other posts."""
+    book (``context.used``) holds them already, links to other posts of the book
+    (``chapters``: the :func:`~._xhtml.link_key` of each post → its file) turned into
+    links to their chapters, and ``context`` given the post's ids, image slots and
+    links to an anchor in another post."""
     for message in part.warnings:
         x.logger.warning("%s", message)
     context.repairs += part.repairs
-    wrapper = etree.fromstring(part.xml)
+    wrapper = etree.fromstring(zlib.decompress(part.xml))
     renamed: dict[str, str] = {}
     for element in wrapper.iter():
         old = element.get("id")
@@ -121,10 +128,19 @@ def adopt_part(part: Part, context: x.Context) -> tuple[etree._Element, etree._E
             slots[int(mark)] = x.ImageSlot(image, sources, alt)
     context.image_slots = [slots[number] for number in sorted(slots)]
     cross: dict[int, tuple[etree._Element, str, str]] = {}
-    for link in wrapper.iter("a"):
-        mark = link.attrib.pop(_CROSS, None)
-        if mark is not None:
-            cross[int(mark)] = (link, *part.cross[int(mark)])
+    if part.posts:
+        for link in wrapper.iter("a"):
+            mark = link.attrib.pop(_POST, None)
+            if mark is None:
+                continue
+            key, fragment = part.posts[int(mark)]
+            chapter = chapters.get(key)
+            if chapter is None or chapter == context.own_file:
+                continue  # a page on the web
+            link.set("href", chapter)
+            link.attrib.pop("rel", None)
+            if fragment is not None:
+                cross[int(mark)] = (link, chapter, fragment)
     context.cross_links = [cross[number] for number in sorted(cross)]
     content = wrapper[0]
     notes_div = wrapper[1] if part.has_notes else None

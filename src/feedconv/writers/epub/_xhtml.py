@@ -364,19 +364,21 @@ class Context:
 
     ``used`` holds the ids taken in the whole book (shared by every chapter), so ids are
     unique across the book; ``suffixes`` (shared the same way) remembers the last number
-    given to each id that came up more than once. ``chapters`` maps the
-    :func:`link_key` of each post in the book to its file (relative to ``text/``), for
-    links from one post to another.
+    given to each id that came up more than once. A post is converted without knowing
+    the book: each link that may lead to another post of the book is kept as a link to
+    the web and listed in ``post_links`` (with the :func:`link_key` of its target and its
+    fragment); the book turns those that do into links to a chapter (``cross_links``
+    then lists those with a fragment, by chapter file).
     """
 
     page_url: str | None
     used: set[str] = field(default_factory=set)
     suffixes: dict[str, int] = field(default_factory=dict)
     images: str = "link"  # embed | link | drop
-    chapters: dict[str, str] = field(default_factory=dict)
     own_file: str | None = None
     ids: dict[str, str] = field(default_factory=dict)  # original id → id in the book
     fragment_links: list[tuple[etree._Element, str]] = field(default_factory=list)
+    post_links: list[tuple[etree._Element, str, str | None]] = field(default_factory=list)
     cross_links: list[tuple[etree._Element, str, str]] = field(default_factory=list)
     image_slots: list[ImageSlot] = field(default_factory=list)
     noterefs: list[tuple[etree._Element, int]] = field(default_factory=list)
@@ -552,7 +554,7 @@ class Converter:
                 attributes["id"] = new_id
         fragment: str | None = None
         url: str | None = None
-        chapter: str | None = None
+        key = ""
         context = self.context
         if href.startswith("#"):
             fragment = unquote(href[1:])
@@ -561,11 +563,9 @@ class Converter:
             page = context.page_url
             if page and "#" in href and key == link_key(page):
                 fragment = unquote(href.split("#", 1)[1])
-            elif context.chapters.get(key) not in (None, context.own_file):
-                chapter = context.chapters[key]
             else:
                 url = safe_url(href)
-        if url is None and fragment is None and chapter is None:
+        if url is None and fragment is None:
             if href:
                 context.repairs += 1
             if attributes.get("id"):  # a named anchor: keep it as a target
@@ -575,14 +575,13 @@ class Converter:
                 self.children(source, target)
             return
         element = sub(target, "a", attributes)
-        if chapter is not None:  # another post of the book: its chapter
-            element.set("href", chapter)
-            if "#" in href:
-                context.cross_links.append((element, chapter, unquote(href.split("#", 1)[1])))
-        elif url is not None:
+        if url is not None:
             element.set("href", url)
             if not url.startswith("mailto:"):
                 element.set("rel", "noopener")
+            if key:  # perhaps another post of the book (see Context)
+                target_fragment = unquote(href.split("#", 1)[1]) if "#" in href else None
+                context.post_links.append((element, key, target_fragment))
         else:
             assert fragment is not None
             context.fragment_links.append((element, fragment))
