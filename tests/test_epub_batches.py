@@ -32,7 +32,7 @@ IMAGES = {"/one.png": SHARED, "/copy.png": SHARED, "/two.png": OTHER, "/late.png
 
 def body(n: int, base: str) -> str:
     """Post n's body: images and links chosen so that their partners sit in other batches."""
-    parts = [f"<p>Post {n} text.</p>"]
+    parts = [f'<p>Post {n} text, <a href="#more">more below</a>.</p><h3 id="more">More</h3>']
     if n == 1:
         parts.append(f'<p id="near"><img src="{base}/one.png" alt="one"></p>')
         parts.append('<p><a href="https://blog.example.org/post-190#far">far ahead</a></p>')
@@ -193,9 +193,33 @@ def test_finished_batches_are_not_kept_as_trees(monkeypatch):
         return done
 
     monkeypatch.setattr(book_writer._BookBuilder, "_convert", counting)
-    feed = read_feed(feed_xml("http://127.0.0.1:9"))
-    build_book(feed, BookOptions(images="link"))
+    feed = read_feed(feed_xml("http://127.0.0.1:9"))  # nothing listens: images fail at once
+    build_book(feed, BookOptions(images="embed", image_timeout=2))
     assert len(seen) == POSTS // 25
     # one batch, plus the chapter that links into a post not written yet
     assert max(seen) <= book_writer._BATCH_POSTS + 1
     assert seen[-1] < POSTS // 2
+
+
+def test_books_without_images_to_fetch_are_finished_in_the_pool_alike(monkeypatch):
+    """The pool path (ids settled ahead, chapters adopted and serialized by the pool)
+    writes the same files as adopting every chapter here, links between posts and ids
+    taken twice included."""
+    feed = read_feed(feed_xml("http://127.0.0.1:9"))
+    options = BookOptions(images="link")
+    pooled = build_book(feed, options, mapper=functools.partial(ordered_map, jobs=2))
+    in_process = build_book(feed, options)
+    assert pooled == in_process
+
+    def in_batches(self: Any, chapters: Any, parts: Any, links: Any, add: Any) -> None:
+        self._write_in_batches(chapters, parts, links, add)
+
+    monkeypatch.setattr(book_writer._BookBuilder, "_write_in_pool", in_batches)
+    adopted_here = build_book(feed, options)
+    assert files(adopted_here) == files(pooled)
+    assert hrefs(pooled, 1)["far ahead"] == "p00190.xhtml#far"
+    assert hrefs(pooled, 190)["back"] == "p00001.xhtml#near"
+    # every post has an element "more": the first keeps it, the others are renamed
+    for n, more in ((1, "more"), (2, "more-2"), (200, "more-200")):
+        assert hrefs(pooled, n)["more below"] == f"#{more}"
+        assert chapter(pooled, n).find(".//x:h3", NS).get("id") == more

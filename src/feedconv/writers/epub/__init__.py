@@ -10,11 +10,13 @@ Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pas
 :mod:`._parts` converts one post's body on its own (footnotes and the validity pass,
 in a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
 :mod:`._cover` draws the cover. Posts are converted in feed order (in a pool, while
-the feed is read), then adopted in book order and go into the zip a batch at a time: a
-batch's images are fetched together, then its chapters are serialized and written, so
-memory holds one batch of trees, not the whole book. Chapters that link to an anchor in
-another post wait until every post's ids are known. The package document, navigation
-and index pages are written last (the zip's order is not the reading order).
+the feed is read); the book then settles ids and links between posts in book order.
+Without images to embed, the pool adopts and serializes the chapters as well
+(:meth:`_BookBuilder._write_in_pool`); with images, chapters are adopted here and go
+into the zip a batch at a time as soon as the batch's images are in
+(:meth:`_BookBuilder._write_in_batches`). Either way memory never holds the whole book
+as trees. The package document, navigation and index pages are written last (the zip's
+order is not the reading order).
 
 Determinism: the identifier is a uuid5 of the feed, ``dcterms:modified`` comes from the
 options or the newest post, image files are named by their content, and every zip
@@ -30,7 +32,7 @@ import re
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +46,14 @@ from feedconv.errors import FeedconvError, InputError
 from feedconv.model import Author, Entry, Feed
 from feedconv.writers.epub import _xhtml as x
 from feedconv.writers.epub._media import IMAGE_FOLDER, BookImage, ImageEmbedder, ImagePolicy
-from feedconv.writers.epub._parts import Part, adopt_part, convert_part
+from feedconv.writers.epub._parts import (
+    Part,
+    Settled,
+    adopt_part,
+    convert_part,
+    settle_ids,
+    settled_anchors,
+)
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 if TYPE_CHECKING:
@@ -208,7 +217,7 @@ def write_book(
     feed = replace(feed, entries=tuple(read))
     if not feed.entries:
         raise InputError("feed has no items: nothing to put in a book")
-    _BookBuilder(feed, options, cover).build(out, parts)
+    _BookBuilder(feed, options, cover, mapper).build(out, parts)
 
 
 def _convert_posts(
@@ -360,11 +369,16 @@ def _date_span(dates: list[datetime]) -> str:
 
 class _BookBuilder:
     def __init__(
-        self, feed: Feed, options: BookOptions, cover: tuple[bytes, str, str] | None = None
+        self,
+        feed: Feed,
+        options: BookOptions,
+        cover: tuple[bytes, str, str] | None = None,
+        mapper: Mapper | None = None,
     ) -> None:
         self.feed = feed
         self.options = options
         self.cover = cover  # the caller's cover, made fit (see _given_cover)
+        self.mapper: Mapper = mapper or map
         self.title = one_line(options.title) or one_line(feed.title) or "Untitled feed"
         lang = x.normalize_language(options.language) or x.normalize_language(feed.language)
         if lang is None and (options.language or feed.language):
@@ -385,6 +399,7 @@ class _BookBuilder:
                 self.tree.append(group)
         else:
             self.tree = self._by_date(list(feed.entries), "")
+        self.page = _Page(self.lang, self.rtl, self.by_feed, options.css is not None)
 
     # -- order and groups
 
@@ -515,11 +530,7 @@ class _BookBuilder:
         )
 
     def _serialize(self, file_name: str, title: str, body: etree._Element) -> bytes:
-        prefix = "../" if "/" in file_name else ""
-        css = [prefix + _STYLE_NAME]
-        if self.options.css is not None:
-            css.append(prefix + _EXTRA_STYLE_NAME)
-        return x.document(title, self.lang, self.rtl, css, body)
+        return _serialize(self.page, file_name, title, body)
 
     def _cover_page(self, image_name: str) -> x.Document:
         body = el("body", {"class": "cover-page"})
@@ -623,87 +634,18 @@ class _BookBuilder:
         part: Part | None,
     ) -> _Converted:
         entry = chapter.entry
-        item = f"entry {entry.id!r}"
         # Ids across the book and what adopt_part finds again (the body was converted
         # with its own context, links and images included).
         context = x.Context(
             page_url=entry.link, used=used, suffixes=suffixes, own_file=self._href(chapter)
         )
-        body = el("body")
-        lang = x.normalize_language(entry.language)
-        if lang and lang.lower() != self.lang.lower():
-            body.set("lang", lang)
-            body.set("dir", "rtl" if x.is_rtl(lang) else "ltr")
-        header = sub(body, "div", {"class": "header"})
-        sub(header, "h1", None, chapter.title)
-        byline = self._byline(entry)
-        if len(byline):
-            header.append(byline)
-        notes_div = None
+        content = notes_div = None
         if part is not None:
             content, notes_div = adopt_part(part, context, links)
             if context.repairs:
-                logger.debug("%s: %d HTML repairs for EPUB", item, context.repairs)
-        else:
-            content = el("div", {"class": "content"})
-            x.text_body(content, entry.content_text or entry.summary or "")
-        body.append(content)
-        if notes_div is not None:
-            body.append(notes_div)
-        attachments = self._attachments(entry)
-        if attachments is not None:
-            body.append(attachments)
+                logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
+        body = _chapter_body(self.page, entry, chapter.title, content, notes_div)
         return _Converted(chapter, body, context)
-
-    def _byline(self, entry: Entry) -> etree._Element:
-        byline = el("p", {"class": "byline"})
-        date = entry.date
-        if date is not None:
-            span = sub(byline, "span")
-            sub(
-                span,
-                "time",
-                {"datetime": date.isoformat(timespec="seconds")},
-                x.readable_date(date),
-            )
-        authors = _authors(entry.authors)
-        if authors:
-            sub(byline, "span", {"class": "authors"}, "by " + ", ".join(authors))
-        if self.by_feed and one_line(entry.source):
-            sub(byline, "span", {"class": "source"}, "from " + one_line(entry.source))
-        categories = list(dict.fromkeys(c for c in (one_line(c) for c in entry.categories) if c))
-        if categories:
-            sub(byline, "span", {"class": "categories"}, "in " + ", ".join(categories))
-        link = x.safe_url(entry.link)
-        if link:
-            span = sub(byline, "span")
-            sub(span, "a", {"href": link, "rel": "noopener"}, "Original post")
-        external = x.safe_url(entry.external_url)
-        if external and external != link:
-            span = sub(byline, "span")
-            sub(span, "a", {"href": external, "rel": "noopener"}, "Linked page")
-        return byline
-
-    @staticmethod
-    def _attachments(entry: Entry) -> etree._Element | None:
-        links = [(e, x.safe_url(e.url)) for e in entry.enclosures]
-        links = [(e, url) for e, url in links if url]
-        if not links:
-            return None
-        div = el("div", {"class": "attachments"})
-        sub(div, "p", None, "Attachments:")
-        ul = sub(div, "ul")
-        for enclosure, url in links:
-            assert url is not None
-            label = one_line(enclosure.title) or url
-            kind = (enclosure.media_type or "").split("/", 1)[0]
-            li = sub(ul, "li")
-            a = sub(
-                li, "a", {"href": url, "rel": "noopener"}, f"[{kind}] {label}" if kind else label
-            )
-            if url.startswith("mailto:"):
-                a.attrib.pop("rel")
-        return div
 
     # -- images, links between posts, cover
 
@@ -719,24 +661,6 @@ class _BookBuilder:
             base_dir=o.base_dir,
             cache_dir=o.image_cache,
         )
-
-    @staticmethod
-    def _anchors(done: _Converted) -> dict[str, str]:
-        """Original id → id, for the ids a chapter really holds (links from other
-        posts may point at them)."""
-        if not done.context.ids:
-            return {}
-        present = set(done.body.xpath(".//@id"))
-        return {old: new for old, new in done.context.ids.items() if new in present}
-
-    @staticmethod
-    def _resolve_cross_links(done: _Converted, anchors: dict[str, dict[str, str]]) -> None:
-        """Links to an anchor in another post: to that anchor when it exists.
-        ``anchors``: :meth:`_anchors` of every chapter, by file."""
-        for link, target_file, fragment in done.context.cross_links:
-            anchor = anchors.get(target_file, {}).get(fragment)
-            if anchor:
-                link.set("href", f"{target_file}#{anchor}")
 
     def _cover_image(self) -> Any:
         """The cover image item (or None): the caller's image, else a generated one."""
@@ -771,49 +695,35 @@ class _BookBuilder:
                 )
         return toc
 
-    def build(self, target: BinaryIO, parts: dict[int, Part]) -> None:
-        """Write the book; ``parts``: each entry's converted body, by ``id()`` of the
-        entry. Ids across the book, links between posts and images are settled here,
-        in book order."""
-        cover = self._cover_image()
-        chapters = self._chapters()
-        links: dict[str, str] = {}
-        for chapter in chapters:
-            for url in (chapter.entry.link, chapter.entry.id):
-                if url and url.startswith(("http://", "https://")):
-                    links.setdefault(x.link_key(url), self._href(chapter))
+    def _write_in_batches(
+        self,
+        chapters: list[_Chapter],
+        parts: dict[int, Part],
+        links: dict[str, str],
+        add: Callable[[str, bytes], None],
+    ) -> list[tuple[str, str]]:
+        """Write the chapters of a book with images to embed: adopted here, in book
+        order, and written a batch at a time as soon as the batch's images are in, so
+        memory holds one batch of trees (and the chapters that link to an anchor in
+        another post, until every post's ids are known). Returns the image files
+        written (file name, media type)."""
         used = {"toc", "landmarks", "page-list"}
         suffixes: dict[str, int] = {}
-        # Chapters go into the zip a batch at a time, as soon as their images are in:
-        # memory holds one batch of trees (and the chapters that link to other posts,
-        # until every post's ids are known), never the whole book as trees.
-        out = _open_zip(target, self._modified())
-        written: set[str] = set()
-
-        def add(file_name: str, data: bytes) -> None:
-            out.writestr(f"{_FOLDER}/{file_name}", data)
-            written.add(file_name)
-
-        book_images: list[tuple[str, str]] = []  # file name, media type
+        book_images: list[tuple[str, str]] = []
 
         def add_image(image: BookImage) -> None:
             add(image.file_name, image.data)
             book_images.append((image.file_name, image.media_type))
 
-        embedder = None
-        if self.options.images == "embed":
-            embedder = ImageEmbedder(self._policy(), add_image)
+        embedder = ImageEmbedder(self._policy(), add_image)
         anchors: dict[str, dict[str, str]] = {}
         held: list[_Converted] = []
         batch: list[_Converted] = []
 
         def flush() -> None:
-            if embedder is not None:
-                embedder.embed(
-                    [(f'post "{c.chapter.title}"', c.context.image_slots) for c in batch]
-                )
+            embedder.embed([(f'post "{c.chapter.title}"', c.context.image_slots) for c in batch])
             for done in batch:
-                anchors[self._href(done.chapter)] = self._anchors(done)
+                anchors[self._href(done.chapter)] = _anchors(done.body, done.context)
                 if done.context.cross_links:
                     held.append(done)
                 else:
@@ -830,9 +740,74 @@ class _BookBuilder:
                 slots = 0
         flush()
         for done in held:
-            self._resolve_cross_links(done, anchors)
+            _resolve_cross_links(done.context, anchors)
             add(done.chapter.file_name, self._chapter_bytes(done))
+        return book_images
 
+    def _write_in_pool(
+        self,
+        chapters: list[_Chapter],
+        parts: dict[int, Part],
+        links: dict[str, str],
+        add: Callable[[str, bytes], None],
+    ) -> None:
+        """Write the chapters of a book without images to fetch. The ids across the
+        book and the anchors links between posts may point at are settled here, in book
+        order, from what each part lists; the pool then adopts each part and serializes
+        its chapter (:func:`_finish_chapter`), written in book order as they come."""
+        used = {"toc", "landmarks", "page-list"}
+        suffixes: dict[str, int] = {}
+        jobs: list[_Job] = []
+        anchors: dict[str, dict[str, str]] = {}
+        for chapter in chapters:
+            entry = chapter.entry
+            own_file = self._href(chapter)
+            part = parts.pop(id(entry), None)
+            settled: list[tuple[str, str | None]] = []
+            if part is not None:
+                for message in part.warnings:
+                    logger.warning("%s", message)
+                context = x.Context(
+                    page_url=entry.link, used=used, suffixes=suffixes, own_file=own_file
+                )
+                context.repairs = part.repairs
+                settled = settle_ids(part, context)
+                if context.repairs:
+                    logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
+                anchors[own_file] = settled_anchors(part, settled)
+                # only the links this post has, and its warnings logged here already
+                posts = {key: links[key] for key, _fragment in part.posts if key in links}
+                part = replace(part, warnings=[])
+            else:
+                posts = {}
+            jobs.append(_Job(part, settled, posts, entry, chapter.title, chapter.file_name))
+        finish = functools.partial(_finish_chapter, self.page, anchors)
+        for job, data in zip(jobs, self.mapper(finish, jobs), strict=True):
+            add(job.file_name, data)
+
+    def build(self, target: BinaryIO, parts: dict[int, Part]) -> None:
+        """Write the book; ``parts``: each entry's converted body, by ``id()`` of the
+        entry. Ids across the book, links between posts and images are settled here,
+        in book order."""
+        cover = self._cover_image()
+        chapters = self._chapters()
+        links: dict[str, str] = {}
+        for chapter in chapters:
+            for url in (chapter.entry.link, chapter.entry.id):
+                if url and url.startswith(("http://", "https://")):
+                    links.setdefault(x.link_key(url), self._href(chapter))
+        out = _open_zip(target, self._modified())
+        written: set[str] = set()
+
+        def add(file_name: str, data: bytes) -> None:
+            out.writestr(f"{_FOLDER}/{file_name}", data)
+            written.add(file_name)
+
+        book_images: list[tuple[str, str]] = []  # file name, media type
+        if self.options.images == "embed" and any(part.slots for part in parts.values()):
+            book_images = self._write_in_batches(chapters, parts, links, add)
+        else:
+            self._write_in_pool(chapters, parts, links, add)
         book = epub.EpubBook()
         self._metadata(book, cover)
         style = epub.EpubItem(
@@ -903,6 +878,150 @@ def _open_zip(out: BinaryIO, stamp: datetime) -> _FixedTimeZip:
     )
     zip_file.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
     return zip_file
+
+
+# ------------------------------------------------------------------- chapter documents
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What every chapter document shares (picklable, for the pool)."""
+
+    lang: str
+    rtl: bool
+    by_feed: bool  # posts from several feeds: bylines name the feed
+    extra_css: bool
+
+
+def _serialize(page: _Page, file_name: str, title: str, body: etree._Element) -> bytes:
+    prefix = "../" if "/" in file_name else ""
+    css = [prefix + _STYLE_NAME]
+    if page.extra_css:
+        css.append(prefix + _EXTRA_STYLE_NAME)
+    return x.document(title, page.lang, page.rtl, css, body)
+
+
+def _chapter_body(
+    page: _Page,
+    entry: Entry,
+    title: str,
+    content: etree._Element | None,
+    notes_div: etree._Element | None,
+) -> etree._Element:
+    """A chapter's ``<body>``: the title and byline, the post's content (``None``: its
+    text, the entry having no HTML body), its notes and its attachments."""
+    body = el("body")
+    lang = x.normalize_language(entry.language)
+    if lang and lang.lower() != page.lang.lower():
+        body.set("lang", lang)
+        body.set("dir", "rtl" if x.is_rtl(lang) else "ltr")
+    header = sub(body, "div", {"class": "header"})
+    sub(header, "h1", None, title)
+    byline = _byline(entry, page.by_feed)
+    if len(byline):
+        header.append(byline)
+    if content is None:
+        content = el("div", {"class": "content"})
+        x.text_body(content, entry.content_text or entry.summary or "")
+    body.append(content)
+    if notes_div is not None:
+        body.append(notes_div)
+    attachments = _attachments(entry)
+    if attachments is not None:
+        body.append(attachments)
+    return body
+
+
+def _byline(entry: Entry, by_feed: bool) -> etree._Element:
+    byline = el("p", {"class": "byline"})
+    date = entry.date
+    if date is not None:
+        span = sub(byline, "span")
+        sub(
+            span,
+            "time",
+            {"datetime": date.isoformat(timespec="seconds")},
+            x.readable_date(date),
+        )
+    authors = _authors(entry.authors)
+    if authors:
+        sub(byline, "span", {"class": "authors"}, "by " + ", ".join(authors))
+    if by_feed and one_line(entry.source):
+        sub(byline, "span", {"class": "source"}, "from " + one_line(entry.source))
+    categories = list(dict.fromkeys(c for c in (one_line(c) for c in entry.categories) if c))
+    if categories:
+        sub(byline, "span", {"class": "categories"}, "in " + ", ".join(categories))
+    link = x.safe_url(entry.link)
+    if link:
+        span = sub(byline, "span")
+        sub(span, "a", {"href": link, "rel": "noopener"}, "Original post")
+    external = x.safe_url(entry.external_url)
+    if external and external != link:
+        span = sub(byline, "span")
+        sub(span, "a", {"href": external, "rel": "noopener"}, "Linked page")
+    return byline
+
+
+def _attachments(entry: Entry) -> etree._Element | None:
+    links = [(e, x.safe_url(e.url)) for e in entry.enclosures]
+    links = [(e, url) for e, url in links if url]
+    if not links:
+        return None
+    div = el("div", {"class": "attachments"})
+    sub(div, "p", None, "Attachments:")
+    ul = sub(div, "ul")
+    for enclosure, url in links:
+        assert url is not None
+        label = one_line(enclosure.title) or url
+        kind = (enclosure.media_type or "").split("/", 1)[0]
+        li = sub(ul, "li")
+        a = sub(li, "a", {"href": url, "rel": "noopener"}, f"[{kind}] {label}" if kind else label)
+        if url.startswith("mailto:"):
+            a.attrib.pop("rel")
+    return div
+
+
+def _anchors(body: etree._Element, context: x.Context) -> dict[str, str]:
+    """Original id → id, for the ids a chapter really holds (links from other posts
+    may point at them)."""
+    if not context.ids:
+        return {}
+    present = set(body.xpath(".//@id"))
+    return {old: new for old, new in context.ids.items() if new in present}
+
+
+def _resolve_cross_links(context: x.Context, anchors: dict[str, dict[str, str]]) -> None:
+    """Links to an anchor in another post: to that anchor when it exists.
+    ``anchors``: :func:`_anchors` of the chapters linked to, by file."""
+    for link, target_file, fragment in context.cross_links:
+        anchor = anchors.get(target_file, {}).get(fragment)
+        if anchor:
+            link.set("href", f"{target_file}#{anchor}")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the pool needs to finish one chapter (picklable)."""
+
+    part: Part | None  # None: the entry has no HTML body
+    settled: list[tuple[str, str | None]]  # see _parts.settle_ids
+    chapters: dict[str, str]  # link key → chapter file, for the post's links to others
+    entry: Entry
+    title: str
+    file_name: str
+
+
+def _finish_chapter(page: _Page, anchors: dict[str, dict[str, str]], job: _Job) -> bytes:
+    """The bytes of one chapter document: its part adopted with the ids settled for it,
+    links to an anchor in another post resolved (``anchors``: by chapter file)."""
+    content = notes_div = None
+    if job.part is not None:
+        own_file = job.file_name.removeprefix("text/")
+        context = Settled(page_url=job.entry.link, own_file=own_file, settled=job.settled)
+        content, notes_div = adopt_part(job.part, context, job.chapters)
+        _resolve_cross_links(context, anchors)
+    body = _chapter_body(page, job.entry, job.title, content, notes_div)
+    return _serialize(page, job.file_name, job.title, body)
 
 
 class _FixedTimeZip(zipfile.ZipFile):

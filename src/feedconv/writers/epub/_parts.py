@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
@@ -45,6 +45,7 @@ class Part:
     ids: dict[str, str]  # original id → id in the post
     slots: list[tuple[tuple[str, ...], str]]  # image sources and alt text, per slot mark
     posts: list[tuple[str, str | None]]  # link key and fragment, per mark of a possible post
+    id_order: list[str]  # the ids of the post's elements, in document order
     repairs: int
     warnings: list[str]  # what the conversion warned about, for the main process to log
 
@@ -88,6 +89,7 @@ def convert_part(images: str, post: tuple[str, str | None, str]) -> Part:
         ids=context.ids,
         slots=[(slot.sources, slot.alt) for slot in context.image_slots],
         posts=[(key, fragment) for _link, key, fragment in context.post_links],
+        id_order=[e.get("id") for e in wrapper.iter() if e.get("id") is not None],
         repairs=context.repairs,
         warnings=collect.messages,
     )
@@ -145,3 +147,36 @@ def adopt_part(
     content = wrapper[0]
     notes_div = wrapper[1] if part.has_notes else None
     return content, notes_div
+
+
+@dataclass
+class Settled(x.Context):
+    """A chapter's context whose ids across the book were settled ahead, in book order
+    (:func:`settle_ids`), so that :func:`adopt_part` can run in another process: it asks
+    for the ids in the same order and gets the same answers."""
+
+    settled: list[tuple[str, str | None]] = field(default_factory=list)
+    _next: int = 0
+
+    def unique_id(self, value: str) -> str | None:
+        old, new = self.settled[self._next]
+        assert old == value, "ids asked for out of order"
+        self._next += 1
+        return new
+
+
+def settle_ids(part: Part, context: x.Context) -> list[tuple[str, str | None]]:
+    """The id each element of ``part`` gets in the book, in document order, as
+    :func:`adopt_part` would give it with ``context`` (taking them in ``context.used``)."""
+    return [(old, context.unique_id(old)) for old in part.id_order]
+
+
+def settled_anchors(part: Part, settled: list[tuple[str, str | None]]) -> dict[str, str]:
+    """Original id → id in the book, for the ids the adopted chapter holds (what links
+    from other posts may point at)."""
+    if not part.ids:
+        return {}
+    renamed = {old: new for old, new in settled if new is not None and new != old}
+    present = {old if new is None else new for old, new in settled}
+    ids = {original: renamed.get(own, own) for original, own in part.ids.items()}
+    return {old: new for old, new in ids.items() if new in present}
