@@ -8,7 +8,8 @@ under "Undated".
 
 Modules: :mod:`._xhtml` turns feed HTML into valid XHTML trees (the validity pass),
 :mod:`._parts` converts one post's body on its own (footnotes and the validity pass,
-in a pool when there is one) and adopts it into the book, :mod:`._media` embeds images,
+in a pool when there is one) and adopts it into the book, :mod:`._chapters` builds and
+serializes a chapter's document (here or in the pool), :mod:`._media` embeds images,
 :mod:`._cover` draws the cover. Posts are converted in feed order (in a pool, while
 the feed is read); the book then settles ids and links between posts in book order.
 Without images to embed, the pool adopts and serializes the chapters as well
@@ -43,17 +44,20 @@ from ebooklib import epub  # type: ignore[import-untyped]
 from lxml import etree
 
 from feedconv.errors import FeedconvError, InputError
-from feedconv.model import Author, Entry, Feed
+from feedconv.model import Entry, Feed
 from feedconv.writers.epub import _xhtml as x
-from feedconv.writers.epub._media import IMAGE_FOLDER, BookImage, ImageEmbedder, ImagePolicy
-from feedconv.writers.epub._parts import (
-    Part,
-    Settled,
-    adopt_part,
-    convert_part,
-    settle_ids,
-    settled_anchors,
+from feedconv.writers.epub._chapters import (
+    Job,
+    Page,
+    anchors_of,
+    authors,
+    chapter_body,
+    finish_chapter,
+    resolve_cross_links,
+    serialize,
 )
+from feedconv.writers.epub._media import IMAGE_FOLDER, BookImage, ImageEmbedder, ImagePolicy
+from feedconv.writers.epub._parts import Part, adopt_part, convert_part, settle_ids, settled_anchors
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 if TYPE_CHECKING:
@@ -330,15 +334,6 @@ def _entry_title(entry: Entry) -> str:
     return x.first_words(_entry_text(entry)) or "Untitled"
 
 
-def _authors(authors: Iterable[Author]) -> list[str]:
-    labels: list[str] = []
-    for author in authors:
-        label = one_line(author.label())
-        if label and label not in labels:
-            labels.append(label)
-    return labels
-
-
 def _host(url: str | None) -> str:
     try:
         return (urlsplit(url or "").hostname or "").removeprefix("www.")
@@ -399,7 +394,8 @@ class _BookBuilder:
                 self.tree.append(group)
         else:
             self.tree = self._by_date(list(feed.entries), "")
-        self.page = _Page(self.lang, self.rtl, self.by_feed, options.css is not None)
+        css = (_STYLE_NAME, _EXTRA_STYLE_NAME) if options.css is not None else (_STYLE_NAME,)
+        self.page = Page(self.lang, self.rtl, self.by_feed, css)
 
     # -- order and groups
 
@@ -471,9 +467,9 @@ class _BookBuilder:
     def _creators(self) -> list[str]:
         if one_line(self.options.author):
             return [one_line(self.options.author)]
-        creators = _authors(self.feed.authors)
+        creators = authors(self.feed.authors)
         if not creators:
-            entry_authors = _authors(a for e in self.feed.entries for a in e.authors)
+            entry_authors = authors(a for e in self.feed.entries for a in e.authors)
             if len(entry_authors) <= 3:
                 creators = entry_authors
         return creators
@@ -530,7 +526,7 @@ class _BookBuilder:
         )
 
     def _serialize(self, file_name: str, title: str, body: etree._Element) -> bytes:
-        return _serialize(self.page, file_name, title, body)
+        return serialize(self.page, file_name, title, body)
 
     def _cover_page(self, image_name: str) -> x.Document:
         body = el("body", {"class": "cover-page"})
@@ -644,7 +640,7 @@ class _BookBuilder:
             content, notes_div = adopt_part(part, context, links)
             if context.repairs:
                 logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
-        body = _chapter_body(self.page, entry, chapter.title, content, notes_div)
+        body = chapter_body(self.page, entry, chapter.title, content, notes_div)
         return _Converted(chapter, body, context)
 
     # -- images, links between posts, cover
@@ -723,7 +719,7 @@ class _BookBuilder:
         def flush() -> None:
             embedder.embed([(f'post "{c.chapter.title}"', c.context.image_slots) for c in batch])
             for done in batch:
-                anchors[self._href(done.chapter)] = _anchors(done.body, done.context)
+                anchors[self._href(done.chapter)] = anchors_of(done.body, done.context)
                 if done.context.cross_links:
                     held.append(done)
                 else:
@@ -740,7 +736,7 @@ class _BookBuilder:
                 slots = 0
         flush()
         for done in held:
-            _resolve_cross_links(done.context, anchors)
+            resolve_cross_links(done.context, anchors)
             add(done.chapter.file_name, self._chapter_bytes(done))
         return book_images
 
@@ -754,10 +750,10 @@ class _BookBuilder:
         """Write the chapters of a book without images to fetch. The ids across the
         book and the anchors links between posts may point at are settled here, in book
         order, from what each part lists; the pool then adopts each part and serializes
-        its chapter (:func:`_finish_chapter`), written in book order as they come."""
+        its chapter (:func:`._chapters.finish_chapter`), written in book order as they come."""
         used = {"toc", "landmarks", "page-list"}
         suffixes: dict[str, int] = {}
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         anchors: dict[str, dict[str, str]] = {}
         for chapter in chapters:
             entry = chapter.entry
@@ -780,8 +776,8 @@ class _BookBuilder:
                 part = replace(part, warnings=[])
             else:
                 posts = {}
-            jobs.append(_Job(part, settled, posts, entry, chapter.title, chapter.file_name))
-        finish = functools.partial(_finish_chapter, self.page, anchors)
+            jobs.append(Job(part, settled, posts, entry, chapter.title, chapter.file_name))
+        finish = functools.partial(finish_chapter, self.page, anchors)
         for job, data in zip(jobs, self.mapper(finish, jobs), strict=True):
             add(job.file_name, data)
 
@@ -878,150 +874,6 @@ def _open_zip(out: BinaryIO, stamp: datetime) -> _FixedTimeZip:
     )
     zip_file.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
     return zip_file
-
-
-# ------------------------------------------------------------------- chapter documents
-
-
-@dataclass(frozen=True)
-class _Page:
-    """What every chapter document shares (picklable, for the pool)."""
-
-    lang: str
-    rtl: bool
-    by_feed: bool  # posts from several feeds: bylines name the feed
-    extra_css: bool
-
-
-def _serialize(page: _Page, file_name: str, title: str, body: etree._Element) -> bytes:
-    prefix = "../" if "/" in file_name else ""
-    css = [prefix + _STYLE_NAME]
-    if page.extra_css:
-        css.append(prefix + _EXTRA_STYLE_NAME)
-    return x.document(title, page.lang, page.rtl, css, body)
-
-
-def _chapter_body(
-    page: _Page,
-    entry: Entry,
-    title: str,
-    content: etree._Element | None,
-    notes_div: etree._Element | None,
-) -> etree._Element:
-    """A chapter's ``<body>``: the title and byline, the post's content (``None``: its
-    text, the entry having no HTML body), its notes and its attachments."""
-    body = el("body")
-    lang = x.normalize_language(entry.language)
-    if lang and lang.lower() != page.lang.lower():
-        body.set("lang", lang)
-        body.set("dir", "rtl" if x.is_rtl(lang) else "ltr")
-    header = sub(body, "div", {"class": "header"})
-    sub(header, "h1", None, title)
-    byline = _byline(entry, page.by_feed)
-    if len(byline):
-        header.append(byline)
-    if content is None:
-        content = el("div", {"class": "content"})
-        x.text_body(content, entry.content_text or entry.summary or "")
-    body.append(content)
-    if notes_div is not None:
-        body.append(notes_div)
-    attachments = _attachments(entry)
-    if attachments is not None:
-        body.append(attachments)
-    return body
-
-
-def _byline(entry: Entry, by_feed: bool) -> etree._Element:
-    byline = el("p", {"class": "byline"})
-    date = entry.date
-    if date is not None:
-        span = sub(byline, "span")
-        sub(
-            span,
-            "time",
-            {"datetime": date.isoformat(timespec="seconds")},
-            x.readable_date(date),
-        )
-    authors = _authors(entry.authors)
-    if authors:
-        sub(byline, "span", {"class": "authors"}, "by " + ", ".join(authors))
-    if by_feed and one_line(entry.source):
-        sub(byline, "span", {"class": "source"}, "from " + one_line(entry.source))
-    categories = list(dict.fromkeys(c for c in (one_line(c) for c in entry.categories) if c))
-    if categories:
-        sub(byline, "span", {"class": "categories"}, "in " + ", ".join(categories))
-    link = x.safe_url(entry.link)
-    if link:
-        span = sub(byline, "span")
-        sub(span, "a", {"href": link, "rel": "noopener"}, "Original post")
-    external = x.safe_url(entry.external_url)
-    if external and external != link:
-        span = sub(byline, "span")
-        sub(span, "a", {"href": external, "rel": "noopener"}, "Linked page")
-    return byline
-
-
-def _attachments(entry: Entry) -> etree._Element | None:
-    links = [(e, x.safe_url(e.url)) for e in entry.enclosures]
-    links = [(e, url) for e, url in links if url]
-    if not links:
-        return None
-    div = el("div", {"class": "attachments"})
-    sub(div, "p", None, "Attachments:")
-    ul = sub(div, "ul")
-    for enclosure, url in links:
-        assert url is not None
-        label = one_line(enclosure.title) or url
-        kind = (enclosure.media_type or "").split("/", 1)[0]
-        li = sub(ul, "li")
-        a = sub(li, "a", {"href": url, "rel": "noopener"}, f"[{kind}] {label}" if kind else label)
-        if url.startswith("mailto:"):
-            a.attrib.pop("rel")
-    return div
-
-
-def _anchors(body: etree._Element, context: x.Context) -> dict[str, str]:
-    """Original id → id, for the ids a chapter really holds (links from other posts
-    may point at them)."""
-    if not context.ids:
-        return {}
-    present = set(body.xpath(".//@id"))
-    return {old: new for old, new in context.ids.items() if new in present}
-
-
-def _resolve_cross_links(context: x.Context, anchors: dict[str, dict[str, str]]) -> None:
-    """Links to an anchor in another post: to that anchor when it exists.
-    ``anchors``: :func:`_anchors` of the chapters linked to, by file."""
-    for link, target_file, fragment in context.cross_links:
-        anchor = anchors.get(target_file, {}).get(fragment)
-        if anchor:
-            link.set("href", f"{target_file}#{anchor}")
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What the pool needs to finish one chapter (picklable)."""
-
-    part: Part | None  # None: the entry has no HTML body
-    settled: list[tuple[str, str | None]]  # see _parts.settle_ids
-    chapters: dict[str, str]  # link key → chapter file, for the post's links to others
-    entry: Entry
-    title: str
-    file_name: str
-
-
-def _finish_chapter(page: _Page, anchors: dict[str, dict[str, str]], job: _Job) -> bytes:
-    """The bytes of one chapter document: its part adopted with the ids settled for it,
-    links to an anchor in another post resolved (``anchors``: by chapter file)."""
-    content = notes_div = None
-    if job.part is not None:
-        own_file = job.file_name.removeprefix("text/")
-        context = Settled(page_url=job.entry.link, own_file=own_file, settled=job.settled)
-        content, notes_div = adopt_part(job.part, context, job.chapters)
-        _resolve_cross_links(context, anchors)
-    body = _chapter_body(page, job.entry, job.title, content, notes_div)
-    return _serialize(page, job.file_name, job.title, body)
 
 
 class _FixedTimeZip(zipfile.ZipFile):
