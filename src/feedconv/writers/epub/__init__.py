@@ -55,9 +55,16 @@ from feedconv.writers.epub._chapters import (
     finish_chapter,
     resolve_cross_links,
     serialize,
+    text_relative,
 )
 from feedconv.writers.epub._media import IMAGE_FOLDER, BookImage, ImageEmbedder, ImagePolicy
-from feedconv.writers.epub._parts import Part, adopt_part, convert_part, settle_ids, settled_anchors
+from feedconv.writers.epub._parts import (
+    Part,
+    adopt_part,
+    convert_part,
+    settle_part,
+    settled_anchors,
+)
 from feedconv.writers.epub._xhtml import EPUB_TYPE, MONTHS, el, one_line, sub
 
 if TYPE_CHECKING:
@@ -79,6 +86,7 @@ _MAX_SUBJECTS: Final = 20
 _CONTENTS_POSTS: Final = 100  # up to this many posts, the contents page lists them all
 _STORED: Final = (".png", ".jpg", ".gif")
 _FOLDER: Final = "EPUB"  # ebooklib's package folder
+_RESERVED_IDS: Final = frozenset({"toc", "landmarks", "page-list"})  # ids ebooklib's nav uses
 _BATCH_POSTS: Final = 64  # chapters converted before their images are fetched and written
 _BATCH_IMAGES: Final = 64  # or image slots
 
@@ -563,7 +571,7 @@ class _BookBuilder:
 
     @staticmethod
     def _href(node: _Group | _Chapter) -> str:
-        return node.file_name.removeprefix("text/")
+        return text_relative(node.file_name)
 
     @staticmethod
     def _count(group: _Group) -> str:
@@ -638,8 +646,7 @@ class _BookBuilder:
         content = notes_div = None
         if part is not None:
             content, notes_div = adopt_part(part, context, links)
-            if context.repairs:
-                logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
+            _log_repairs(entry, context)
         body = chapter_body(self.page, entry, chapter.title, content, notes_div)
         return _Converted(chapter, body, context)
 
@@ -703,7 +710,7 @@ class _BookBuilder:
         memory holds one batch of trees (and the chapters that link to an anchor in
         another post, until every post's ids are known). Returns the image files
         written (file name, media type)."""
-        used = {"toc", "landmarks", "page-list"}
+        used = set(_RESERVED_IDS)
         suffixes: dict[str, int] = {}
         book_images: list[tuple[str, str]] = []
 
@@ -751,7 +758,7 @@ class _BookBuilder:
         book and the anchors links between posts may point at are settled here, in book
         order, from what each part lists; the pool then adopts each part and serializes
         its chapter (:func:`._chapters.finish_chapter`), written in book order as they come."""
-        used = {"toc", "landmarks", "page-list"}
+        used = set(_RESERVED_IDS)
         suffixes: dict[str, int] = {}
         jobs: list[Job] = []
         anchors: dict[str, dict[str, str]] = {}
@@ -760,22 +767,16 @@ class _BookBuilder:
             own_file = self._href(chapter)
             part = parts.pop(id(entry), None)
             settled: list[tuple[str, str | None]] = []
+            posts: dict[str, str] = {}
             if part is not None:
-                for message in part.warnings:
-                    logger.warning("%s", message)
                 context = x.Context(
                     page_url=entry.link, used=used, suffixes=suffixes, own_file=own_file
                 )
-                context.repairs = part.repairs
-                settled = settle_ids(part, context)
-                if context.repairs:
-                    logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
+                part, settled = settle_part(part, context)
+                _log_repairs(entry, context)
                 anchors[own_file] = settled_anchors(part, settled)
-                # only the links this post has, and its warnings logged here already
+                # only the links this post has to posts of the book
                 posts = {key: links[key] for key, _fragment in part.posts if key in links}
-                part = replace(part, warnings=[])
-            else:
-                posts = {}
             jobs.append(Job(part, settled, posts, entry, chapter.title, chapter.file_name))
         finish = functools.partial(finish_chapter, self.page, anchors)
         for job, data in zip(jobs, self.mapper(finish, jobs), strict=True):
@@ -855,6 +856,11 @@ class _BookBuilder:
     def _chapter_bytes(self, done: _Converted) -> bytes:
         chapter = done.chapter
         return self._serialize(chapter.file_name, chapter.title, done.body)
+
+
+def _log_repairs(entry: Entry, context: x.Context) -> None:
+    if context.repairs:
+        logger.debug("entry %r: %d HTML repairs for EPUB", entry.id, context.repairs)
 
 
 def _open_zip(out: BinaryIO, stamp: datetime) -> _FixedTimeZip:

@@ -26,6 +26,12 @@ class Page:
     css: tuple[str, ...]  # the stylesheets, relative to the package folder
 
 
+def text_relative(file_name: str) -> str:
+    """A document's address from another document of the text folder (``file_name``
+    is relative to the package folder)."""
+    return file_name.removeprefix("text/")
+
+
 def serialize(page: Page, file_name: str, title: str, body: etree._Element) -> bytes:
     """The bytes of the document ``file_name`` (relative to the package folder)."""
     prefix = "../" if "/" in file_name else ""
@@ -135,7 +141,7 @@ class Job:
     """What the pool needs to finish one chapter (picklable)."""
 
     part: Part | None  # None: the entry has no HTML body
-    settled: list[tuple[str, str | None]]  # see _parts.settle_ids
+    settled: list[tuple[str, str | None]]  # see _parts.settle_part
     chapters: dict[str, str]  # link key → chapter file, for the post's links to others
     entry: Entry
     title: str
@@ -147,7 +153,7 @@ def finish_chapter(page: Page, anchors: dict[str, dict[str, str]], job: Job) -> 
     links to an anchor in another post resolved (``anchors``: by chapter file)."""
     content = notes_div = None
     if job.part is not None:
-        own_file = job.file_name.removeprefix("text/")
+        own_file = text_relative(job.file_name)
         context = Settled(page_url=job.entry.link, own_file=own_file, settled=job.settled)
         content, notes_div = adopt_part(job.part, context, job.chapters)
         resolve_cross_links(context, anchors)

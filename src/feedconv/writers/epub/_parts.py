@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from lxml import etree
@@ -103,9 +103,7 @@ def adopt_part(
     (``chapters``: the :func:`~._xhtml.link_key` of each post → its file) turned into
     links to their chapters, and ``context`` given the post's ids, image slots and
     links to an anchor in another post."""
-    for message in part.warnings:
-        x.logger.warning("%s", message)
-    context.repairs += part.repairs
+    _hand_over(part, context)
     wrapper = etree.fromstring(zlib.decompress(part.xml))
     renamed: dict[str, str] = {}
     for element in wrapper.iter():
@@ -152,7 +150,7 @@ def adopt_part(
 @dataclass
 class Settled(x.Context):
     """A chapter's context whose ids across the book were settled ahead, in book order
-    (:func:`settle_ids`), so that :func:`adopt_part` can run in another process: it asks
+    (:func:`settle_part`), so that :func:`adopt_part` can run in another process: it asks
     for the ids in the same order and gets the same answers."""
 
     settled: list[tuple[str, str | None]] = field(default_factory=list)
@@ -165,10 +163,21 @@ class Settled(x.Context):
         return new
 
 
-def settle_ids(part: Part, context: x.Context) -> list[tuple[str, str | None]]:
-    """The id each element of ``part`` gets in the book, in document order, as
-    :func:`adopt_part` would give it with ``context`` (taking them in ``context.used``)."""
-    return [(old, context.unique_id(old)) for old in part.id_order]
+def settle_part(part: Part, context: x.Context) -> tuple[Part, list[tuple[str, str | None]]]:
+    """What :func:`adopt_part` does in book order, done ahead for a part another process
+    will adopt: its warnings logged, its repairs counted in ``context``, and the id each
+    of its elements gets in the book (in document order, taken in ``context.used``).
+    Returns the part without its warnings (they are logged once) and those ids."""
+    _hand_over(part, context)
+    settled = [(old, context.unique_id(old)) for old in part.id_order]
+    return replace(part, warnings=[]), settled
+
+
+def _hand_over(part: Part, context: x.Context) -> None:
+    """Log the warnings of the part's conversion and count its repairs."""
+    for message in part.warnings:
+        x.logger.warning("%s", message)
+    context.repairs += part.repairs
 
 
 def settled_anchors(part: Part, settled: list[tuple[str, str | None]]) -> dict[str, str]:

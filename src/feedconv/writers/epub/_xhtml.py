@@ -835,9 +835,15 @@ def parse_fragment(html: str) -> etree._Element | None:
         return None
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     body = htmlclean.parse_fragment(text)
-    if body is not None and body.text is not None and not body.text.strip():
-        body.text = None  # blank text before the first element is not content
+    if body is not None:
+        _drop_blank_lead(body)
     return body
+
+
+def _drop_blank_lead(body: etree._Element) -> None:
+    """Blank text before the first element is not content."""
+    if body.text is not None and not body.text.strip():
+        body.text = None
 
 
 def html_body(
@@ -858,8 +864,7 @@ def html_body(
     """
     body = el("div", {"class": "content"})
     if parsed is not None:
-        if parsed.text is not None and not parsed.text.strip():
-            parsed.text = None  # as parse_fragment: blank text first is not content
+        _drop_blank_lead(parsed)
         char_refs = True  # the tree's text was never through clean_text
     else:
         parsed = parse_fragment(html)
