@@ -10,8 +10,8 @@ Runs the tool's ``baselines.py`` twice in feed mode, exactly the way the command
 2. ``feedconv to-md FEED --split DIR`` (one file per post) on its own;
 
 then scores the same runs without the items feedconv's readers repair on purpose before
-conversion (HTML escaped twice is unescaped, double-encoded UTF-8 is decoded): the tool
-takes those items' literal text as their source, so a faithful repair scores low there.
+conversion (double-encoded UTF-8 is decoded): the tool takes those items' literal text
+as their source, so a faithful repair scores low there.
 They are found, not listed: an item is left out when the body feedconv reads from the
 tool's own synthetic feed differs from the cleaned body of the tool's copy of the item.
 Last, the cleaner and converter alone are scored item by item in this process

@@ -226,6 +226,25 @@ def test_to_md_document():
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+def test_to_md_unescape_twice(tmp_path, stdin):
+    """A body escaped twice is shown as the text it is, with a warning; --unescape-twice
+    reads it as HTML. Both the streamed file and the whole-feed read honour it."""
+    data = (ROOT / "tests" / "data" / "hostile" / "repair-content-escaped-twice.xml").read_bytes()
+    path = tmp_path / "feed.xml"
+    path.write_bytes(data)
+    args = ["-"] if stdin else [str(path)]
+    given = {"input": data} if stdin else {}
+    plain = invoke("to-md", *args, **given)
+    assert plain.exit_code == 0, plain.stderr
+    assert "\\<p>Hello \\<b>world\\</b>\\</p>" in plain.stdout
+    assert "escaped twice" in plain.stderr and "--unescape-twice" in plain.stderr
+    read = invoke("to-md", *args, "--unescape-twice", **given)
+    assert read.exit_code == 0, read.stderr
+    assert "Hello **world**" in read.stdout
+    assert read.stderr == ""
+
+
 def test_to_md_split_writes_one_file_per_post_with_front_matter(tmp_path):
     out = tmp_path / "posts"
     result = invoke("to-md", str(OPENSTACK), "--split", str(out))

@@ -10,9 +10,10 @@ Every file there is run by the tests for its group, named by its prefix:
   plain-text fields carry no control characters.
 - ``notfeed-*``: not a feed → :class:`~feedconv.errors.InputError`, one line.
 - ``repair-*``: damaged but usable → a feed (``<case>.expected.json``, as in
-  ``tests/data/feeds``) plus exactly one warning record.
-- ``convert-*``: unusual but valid (legacy encodings, UTF-16/32, CDATA, content
-  escaped twice…) → a feed (``<case>.expected.json``) and no warning at all.
+  ``tests/data/feeds``) plus exactly one warning record (a body escaped twice is
+  kept as the text it is, and warned about).
+- ``convert-*``: unusual but valid (legacy encodings, UTF-16/32, CDATA…) → a feed
+  (``<case>.expected.json``) and no warning at all.
 """
 
 from __future__ import annotations

@@ -130,3 +130,86 @@ def test_cases_cover_every_format() -> None:
     folders = {path.parent.name for path in _sources()}
     assert folders == {"rss", "atom", "json"}
     assert len(CASES) >= 30
+
+
+# --- bodies escaped twice --------------------------------------------------------------
+
+_ESCAPED = "&lt;p&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;/p&gt;"  # the body after decoding
+_TWICE = {
+    "rss": (
+        '<rss version="2.0"><channel><title>t</title><item><title>Twice</title>'
+        "<description>{}</description></item></channel></rss>"
+    ),
+    "atom": (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>'
+        '<entry><title>Twice</title><id>urn:e</id><content type="html">{}</content>'
+        "</entry></feed>"
+    ),
+    "json": (
+        '{{"version": "https://jsonfeed.org/version/1.1", "title": "t", '
+        '"items": [{{"id": "e", "title": "Twice", "content_html": "{}"}}]}}'
+    ),
+}
+
+
+def _twice_feed(kind: str, body: str) -> bytes:
+    encoded = body if kind == "json" else body.replace("&", "&amp;")
+    return _TWICE[kind].format(encoded).encode()
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("kind", sorted(_TWICE))
+def test_body_escaped_twice_stays_text_with_a_warning(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The feed's body says "<p>Hello…" as text: that text is what is kept, and the
+    warning names the post and the option that reads it as HTML instead."""
+    with caplog.at_level(logging.WARNING):
+        entry = read_feed(_twice_feed(kind, _ESCAPED), url=FEED_URL).entries[0]
+    assert entry.content_html == _ESCAPED
+    [warning] = _warnings(caplog)
+    assert "'Twice'" in warning and "escaped twice" in warning
+    assert "--unescape-twice" in warning
+
+
+@pytest.mark.parametrize("kind", sorted(_TWICE))
+def test_unescape_twice_reads_such_bodies_as_html(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        feed = read_feed(_twice_feed(kind, _ESCAPED), url=FEED_URL, unescape_twice=True)
+    assert feed.entries[0].content_html == "<p>Hello <b>world</b></p>"
+    assert _warnings(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Use &lt;br&gt; for a line break.",  # text about a tag: it does not start with one
+        "&lt;3 and &lt;- are not tags",
+        "&lt;notatag",
+    ],
+)
+def test_escaped_text_that_is_not_a_document_is_left_alone(
+    body: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for unescape in (False, True):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            feed = read_feed(_twice_feed("rss", body), url=FEED_URL, unescape_twice=unescape)
+        assert feed.entries[0].content_html == body
+        assert _warnings(caplog) == []
+
+
+def test_streamed_file_honours_unescape_twice(tmp_path: Path) -> None:
+    from feedconv.readers.stream import stream_feed
+
+    path = tmp_path / "feed.xml"
+    path.write_bytes(_twice_feed("rss", _ESCAPED))
+    _, default = stream_feed(path, FEED_URL)
+    _, unescaped = stream_feed(path, FEED_URL, unescape_twice=True)
+    assert [e.content_html for e in default] == [_ESCAPED]
+    assert [e.content_html for e in unescaped] == ["<p>Hello <b>world</b></p>"]

@@ -203,7 +203,7 @@ class _When(click.ParamType):
 _INPUT_PARAMS = (
     "feeds", "opml", "strict", "state", "since", "until", "limit", "categories",
     "select_author", "match", "order", "undated", "no_cache", "timeout", "max_size",
-    "quiet", "verbose",
+    "unescape_twice", "quiet", "verbose",
 )  # fmt: skip
 
 
@@ -338,6 +338,11 @@ def feed_input(
                 show_default=True,
                 help="Refuse an input larger than SIZE (bytes, or with K, M, G).",
             ),
+            click.option(
+                "--unescape-twice",
+                is_flag=True,
+                help="Read bodies whose HTML was escaped twice (tags shown as text) as HTML.",
+            ),
             click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr."),
             click.option("-v", "--verbose", is_flag=True, help="Print more detail on stderr."),
         ]
@@ -376,7 +381,9 @@ def _open_stream(options: dict[str, Any]) -> tuple[Any, Iterator[Any]] | None:
     if path is None or not path.is_file():
         return None
     try:
-        head, entries = stream_feed(path, max_bytes=options["max_size"])
+        head, entries = stream_feed(
+            path, max_bytes=options["max_size"], unescape_twice=bool(options["unescape_twice"])
+        )
     except InputError as exc:
         if str(exc).startswith(str(path)):
             raise
@@ -442,7 +449,12 @@ def _prepare(options: dict[str, Any], *, skip_empty: bool) -> tuple[Any, Callabl
 
     def parse(source: Source) -> Any:
         try:
-            return read_feed(source.data, source.url, http_charset=source.charset)
+            return read_feed(
+                source.data,
+                source.url,
+                http_charset=source.charset,
+                unescape_twice=bool(options["unescape_twice"]),
+            )
         except InputError as exc:
             raise InputError(f"{source.name}: {exc}") from None
 

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import html
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -277,9 +278,15 @@ def media_image(el: etree._Element, base: str | None) -> str | None:
 MAX_BODY_CHARS = 8_000_000
 
 
-def clean_body(markup: str | None, base: str | None, name: str | None = None) -> str | None:
+def clean_body(
+    markup: str | None, base: str | None, name: str | None = None, *, unescape_twice: bool = False
+) -> str | None:
     """Clean one body. Bodies over MAX_BODY_CHARS are cut (with a warning naming the
-    item, ``name``) so that one hostile post cannot exhaust memory downstream."""
+    item, ``name``) so that one hostile post cannot exhaust memory downstream.
+
+    A body that is HTML escaped twice (its tags shown as text: "&lt;p&gt;…" after the
+    feed's own decoding) is read as the feed gives it, text, with a warning; with
+    ``unescape_twice`` it is unescaped once and read as HTML."""
     if not markup or not markup.strip():
         return None
     if len(markup) > MAX_BODY_CHARS:
@@ -290,22 +297,36 @@ def clean_body(markup: str | None, base: str | None, name: str | None = None) ->
             MAX_BODY_CHARS,
         )
         markup = markup[:MAX_BODY_CHARS]
-    cleaned = clean_fragment(_unescape_twice_escaped(markup), base)
+    unescaped = _escaped_twice(markup)
+    if unescaped is not None:
+        if unescape_twice:
+            markup = unescaped
+        else:
+            log.warning(
+                "body of %s looks like HTML escaped twice (its tags show as text); "
+                "kept as text (--unescape-twice reads it as HTML)",
+                repr(name) if name else "an item",
+            )
+    cleaned = clean_fragment(markup, base)
     return cleaned or None
 
 
-def _unescape_twice_escaped(markup: str) -> str:
-    """HTML escaped once too often ("&lt;p&gt;…" after XML decoding) is unescaped once,
-    when doing so yields real elements."""
+def _escaped_twice(markup: str) -> str | None:
+    """The markup unescaped once, when it looks like HTML escaped once too often: no
+    tag of its own, and once unescaped it starts with an element ("&lt;p&gt;…")."""
     if "<" in markup or "&lt;" not in markup:
-        return markup
-    candidate = html.unescape(markup)
+        return None
+    candidate = html.unescape(markup).strip()
+    if not _STARTS_WITH_TAG.match(candidate):
+        return None
     try:
         fragments = lxml.html.fragments_fromstring(candidate)
     except (etree.ParserError, ValueError):
-        return markup
-    has_elements = any(isinstance(f, etree._Element) for f in fragments)
-    return candidate if has_elements else markup
+        return None
+    return candidate if fragments and isinstance(fragments[0], etree._Element) else None
+
+
+_STARTS_WITH_TAG = re.compile(r"<[A-Za-z][A-Za-z0-9]*[\s/>]")
 
 
 def parse_person(value: str | None) -> Author | None:

@@ -30,15 +30,15 @@ class _Names:
 ENTRY_TAGS = (f"{{{NS['atom']}}}entry", f"{{{NS['atom03']}}}entry")
 
 
-def read(root: etree._Element, feed_url: str | None) -> Feed:
-    feed, read_one = read_header(root, feed_url)
+def read(root: etree._Element, feed_url: str | None, *, unescape_twice: bool = False) -> Feed:
+    feed, read_one = read_header(root, feed_url, unescape_twice=unescape_twice)
     ns = c.namespace(root) or NS["atom"]
     entries = c.children(root, _Names(ns)("entry"))
     return replace(feed, entries=tuple(read_one(entry) for entry in entries))
 
 
 def read_header(
-    root: etree._Element, feed_url: str | None
+    root: etree._Element, feed_url: str | None, *, unescape_twice: bool = False
 ) -> tuple[Feed, Callable[[etree._Element], Entry]]:
     """The feed's fields (no entries yet) and the function that reads one entry."""
     ns = c.namespace(root) or NS["atom"]
@@ -61,7 +61,7 @@ def read_header(
         favicon=c.resolve(c.text(c.first(root, a("icon"))), base),
         updated=c.first_date(root, a("updated", "modified")),
     )
-    return feed, lambda entry: read_entry(entry, a, home, feed_url, authors)
+    return feed, lambda entry: read_entry(entry, a, home, feed_url, authors, unescape_twice)
 
 
 def read_entry(
@@ -70,6 +70,7 @@ def read_entry(
     home: str | None,
     feed_url: str | None,
     feed_authors: tuple[Author, ...],
+    unescape_twice: bool = False,
 ) -> Entry:
     base = c.element_base(entry, home, feed_url)
     link = _link(entry, a, base, "alternate")
@@ -92,10 +93,14 @@ def read_entry(
         if src:
             external_url = c.resolve(src, c.element_base(content_el, link, home, feed_url))
         else:
-            content_html, content_text = _body(content_el, link, home, feed_url, title or link)
+            content_html, content_text = _body(
+                content_el, link, home, feed_url, title or link, unescape_twice
+            )
     summary_html, summary_text = (None, None)
     if summary_el is not None:
-        summary_html, summary_text = _body(summary_el, link, home, feed_url, title or link)
+        summary_html, summary_text = _body(
+            summary_el, link, home, feed_url, title or link, unescape_twice
+        )
     summary: str | None
     if content_html is None and content_text is None:
         content_html, content_text = summary_html, summary_text
@@ -175,6 +180,7 @@ def _body(
     home: str | None,
     feed_url: str | None,
     name: str | None = None,
+    unescape_twice: bool = False,
 ) -> tuple[str | None, str | None]:
     """An Atom text construct as (cleaned HTML, plain text); one of them is set."""
     base = c.element_base(el, link, home, feed_url)
@@ -195,7 +201,7 @@ def _body(
         value = c.strip_controls(raw).strip()
         return None, value or None
     if kind == "html" or kind.endswith("html") or mode == "escaped":
-        return c.clean_body(raw, base, name), None
+        return c.clean_body(raw, base, name, unescape_twice=unescape_twice), None
     # Other media types (e.g. application/json) carry no readable body.
     value = c.strip_controls(raw).strip()
     return None, value or None

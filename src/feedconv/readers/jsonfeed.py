@@ -39,7 +39,7 @@ def loads(data: bytes) -> Any:
         raise InputError("JSON input is nested too deeply") from None
 
 
-def read(data: bytes, feed_url: str | None) -> Feed:
+def read(data: bytes, feed_url: str | None, *, unescape_twice: bool = False) -> Feed:
     doc = loads(data)
     if isinstance(doc, dict) and "items" not in doc and "id" in doc:
         doc = {"items": [doc], "_lines": True}  # a single item from `to-json --lines`
@@ -69,22 +69,32 @@ def read(data: bytes, feed_url: str | None) -> Feed:
         authors=authors,
         icon=_url(doc.get("icon"), home),
         favicon=_url(doc.get("favicon"), home),
-        entries=tuple(iter_entries(doc.get("items") or [], home, feed_url, authors)),
+        entries=tuple(
+            iter_entries(doc.get("items") or [], home, feed_url, authors, unescape_twice)
+        ),
     )
 
 
 def iter_entries(
-    items: list[Any], home: str | None, feed_url: str | None, feed_authors: tuple[Author, ...]
+    items: list[Any],
+    home: str | None,
+    feed_url: str | None,
+    feed_authors: tuple[Author, ...],
+    unescape_twice: bool = False,
 ) -> Iterator[Entry]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             log.warning("JSON Feed item %d is not an object; skipped", index + 1)
             continue
-        yield read_item(item, home, feed_url, feed_authors)
+        yield read_item(item, home, feed_url, feed_authors, unescape_twice)
 
 
 def read_item(
-    item: dict[str, Any], home: str | None, feed_url: str | None, feed_authors: tuple[Author, ...]
+    item: dict[str, Any],
+    home: str | None,
+    feed_url: str | None,
+    feed_authors: tuple[Author, ...],
+    unescape_twice: bool = False,
 ) -> Entry:
     site = home or feed_url
     link = _url(item.get("url"), site)
@@ -92,7 +102,9 @@ def read_item(
     title = c.plain_title(_string(item.get("title")))
     published = parse_date(_string(item.get("date_published")))
     updated = parse_date(_string(item.get("date_modified")))
-    content_html = c.clean_body(_string(item.get("content_html")), base, title or link)
+    content_html = c.clean_body(
+        _string(item.get("content_html")), base, title or link, unescape_twice=unescape_twice
+    )
     content_text = _string(item.get("content_text"))
     content_text = c.strip_controls(content_text) if content_text and content_text.strip() else None
     summary = c.plain(_string(item.get("summary")))

@@ -58,13 +58,13 @@ def detect_version(root: etree._Element) -> str:
 ENTRY_TAGS = ITEM
 
 
-def read(root: etree._Element, feed_url: str | None) -> Feed:
-    feed, read_entry = read_header(root, feed_url)
+def read(root: etree._Element, feed_url: str | None, *, unescape_twice: bool = False) -> Feed:
+    feed, read_entry = read_header(root, feed_url, unescape_twice=unescape_twice)
     return replace(feed, entries=tuple(read_entry(item) for item in root.iter(*ITEM)))
 
 
 def read_header(
-    root: etree._Element, feed_url: str | None
+    root: etree._Element, feed_url: str | None, *, unescape_twice: bool = False
 ) -> tuple[Feed, Callable[[etree._Element], Entry]]:
     """The channel's fields (no entries yet) and the function that reads one item.
 
@@ -102,7 +102,7 @@ def read_header(
         icon=icon,
         updated=c.first_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
     )
-    return feed, lambda item: read_item(item, link, feed_url, authors)
+    return feed, lambda item: read_item(item, link, feed_url, authors, unescape_twice)
 
 
 def read_item(
@@ -110,6 +110,7 @@ def read_item(
     channel_link: str | None,
     feed_url: str | None,
     feed_authors: tuple[Author, ...],
+    unescape_twice: bool = False,
 ) -> Entry:
     site_base = c.element_base(item, channel_link, feed_url)
     guid_el = c.first(item, GUID)
@@ -137,15 +138,21 @@ def read_item(
     encoded_html = c.inner_markup(encoded) if encoded is not None else ""
     if encoded is not None and encoded_html.strip():
         encoded_base = c.element_base(encoded, link, channel_link, feed_url)
-        content_html = c.clean_body(encoded_html, encoded_base, title or link)
+        content_html = c.clean_body(
+            encoded_html, encoded_base, title or link, unescape_twice=unescape_twice
+        )
         summary = c.plain_from_html(description_html)
     else:
-        content_html = c.clean_body(description_html, body_base, title or link)
+        content_html = c.clean_body(
+            description_html, body_base, title or link, unescape_twice=unescape_twice
+        )
         summary = None
     if summary is None:
         summary = c.plain(c.text(c.first(item, [q("itunes", "summary"), q("itunes", "subtitle")])))
         if summary is not None and content_html is None:
-            content_html = c.clean_body(summary, body_base, title or link)
+            content_html = c.clean_body(
+                summary, body_base, title or link, unescape_twice=unescape_twice
+            )
             summary = None
     content_text = None
     if content_html is None:

@@ -35,10 +35,15 @@ class _Fallback(Exception):
 
 
 def stream_feed(
-    path: Path, url: str | None = None, *, max_bytes: int | None = None
+    path: Path,
+    url: str | None = None,
+    *,
+    max_bytes: int | None = None,
+    unescape_twice: bool = False,
 ) -> tuple[Feed, Iterator[Entry]]:
     """Read the feed file at ``path``: its header (a Feed without entries) and an
-    iterator over its entries in document order."""
+    iterator over its entries in document order. ``unescape_twice`` as for
+    :func:`~feedconv.readers.read_feed`."""
     try:
         size = path.stat().st_size
         handle = path.open("rb")
@@ -52,18 +57,20 @@ def stream_feed(
     head = handle.read(CHUNK)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in _JSON_START or needs_repair_pass(head):
         handle.close()
-        return _whole(path, url, skip=0)
-    stream = _XmlStream(handle, head, url)
+        return _whole(path, url, 0, unescape_twice)
+    stream = _XmlStream(handle, head, url, unescape_twice)
     try:
         feed = stream.prime()
     except _Fallback:
         handle.close()
-        return _whole(path, url, skip=0)
+        return _whole(path, url, 0, unescape_twice)
     return feed, _entries(stream, path, url)
 
 
-def _whole(path: Path, url: str | None, skip: int) -> tuple[Feed, Iterator[Entry]]:
-    feed = read_feed(path.read_bytes(), url)
+def _whole(
+    path: Path, url: str | None, skip: int, unescape_twice: bool
+) -> tuple[Feed, Iterator[Entry]]:
+    feed = read_feed(path.read_bytes(), url, unescape_twice=unescape_twice)
     entries = feed.entries[skip:]
     return _header(feed), iter(entries)
 
@@ -82,7 +89,7 @@ def _entries(stream: _XmlStream, path: Path, url: str | None) -> Iterator[Entry]
             yield entry
     except _Fallback:
         log.debug("streaming parse of %s stopped after %d items; re-reading", path, delivered)
-        yield from _whole(path, url, skip=delivered)[1]
+        yield from _whole(path, url, delivered, stream.unescape_twice)[1]
     finally:
         stream.close()
 
@@ -94,11 +101,14 @@ class _XmlStream:
     """The pull parser reports the end of items/entries only; what precedes the first
     one is read as the header from the partial tree."""
 
-    def __init__(self, handle: BinaryIO, head: bytes, url: str | None) -> None:
+    def __init__(
+        self, handle: BinaryIO, head: bytes, url: str | None, unescape_twice: bool
+    ) -> None:
         self.handle = handle
         self.pending = [head]
         self.parser = make_pull_parser(tags=_ENTRY_TAGS, base_url=url)
         self.url = url
+        self.unescape_twice = unescape_twice
         self.root: etree._Element | None = None
         self.atom = False
         self.read_entry: Callable[[etree._Element], Entry] | None = None
@@ -150,7 +160,9 @@ class _XmlStream:
         if self.first is None:
             self._choose_reader(self.root)
         reader = atom if self.atom else rss
-        feed, self.read_entry = reader.read_header(self.root, self.url)
+        feed, self.read_entry = reader.read_header(
+            self.root, self.url, unescape_twice=self.unescape_twice
+        )
         return feed
 
     def _choose_reader(self, root: etree._Element) -> None:
