@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import subprocess
 import sys
 import zipfile
@@ -45,6 +47,118 @@ def streamed(path: Path):
 @pytest.mark.parametrize("path", FEEDS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_streamed_read_equals_whole_read(path: Path) -> None:
     assert streamed(path) == whole(path)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def pooled(path: Path, jobs: int = 2):
+    try:
+        head, entries = stream_feed(path, mapper=functools.partial(ordered_map, jobs=jobs))
+        return replace(head, entries=tuple(entries))
+    except Exception as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_items_read_apart_equal_the_streamed_read(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each item serialized, parsed again and read on its own (what a worker of the
+    pool does; feeds this small use no pool) gives the same entries and the same
+    warnings, in the same order, as reading it in place."""
+    with caplog.at_level(logging.WARNING):
+        expected = streamed(path)
+    expected_warnings = _warnings(caplog)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert pooled(path) == expected
+    assert _warnings(caplog) == expected_warnings
+
+
+def _atom_with_bases(folder: Path, count: int = 40) -> Path:
+    """Entries whose links and images resolve against xml:base on the feed and on
+    some entries (relative to the feed's), so a worker needs the inherited base."""
+    entries = []
+    for n in range(count):
+        own = f' xml:base="posts/{n}/"' if n % 3 == 0 else ""
+        entries.append(
+            f"<entry{own}><title>Post {n}</title><id>urn:post:{n}</id>"
+            f'<link href="p{n}.html"/><updated>2024-01-{n % 28 + 1:02d}T00:00:00Z</updated>'
+            f'<content type="html">&lt;p&gt;See &lt;a href="../a{n}"&gt;this&lt;/a&gt; '
+            f'&lt;img src="i{n}.png" alt="i"&gt;&lt;/p&gt;</content></entry>'
+        )
+    path = folder / "bases.atom"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://example.org/blog/">'
+        "<title>Bases</title><id>urn:feed</id>" + "".join(entries) + "</feed>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_pool_reading_resolves_against_inherited_xml_base(tmp_path: Path) -> None:
+    path = _atom_with_bases(tmp_path)
+    result = pooled(path)
+    assert result == streamed(path) == whole(path)
+    assert result.entries[0].link == "https://example.org/blog/posts/0/p0.html"
+    assert 'href="https://example.org/blog/posts/a0"' in (result.entries[0].content_html or "")
+    assert result.entries[1].link == "https://example.org/blog/p1.html"
+
+
+def _twice_escaped_every_fifth(folder: Path, count: int = 40) -> Path:
+    items = []
+    for n in range(count):
+        body = "&amp;lt;p&amp;gt;raw&amp;lt;/p&amp;gt;" if n % 5 == 0 else f"&lt;p&gt;{n}&lt;/p&gt;"
+        items.append(
+            f"<item><title>Item {n}</title><guid>g{n}</guid>"
+            f"<description>{body}</description></item>"
+        )
+    path = folder / "warned.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>W</title>'
+        + "".join(items)
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_to_json_in_a_pool_is_byte_identical_with_the_same_warnings(tmp_path: Path) -> None:
+    path = _twice_escaped_every_fifth(tmp_path)
+    runner = CliRunner()
+    runs = {}
+    for label, args, given in (
+        ("one", [str(path), "-j", "1"], None),
+        ("two", [str(path), "-j", "2"], None),
+        ("stdin", ["-", "-j", "2"], path.read_bytes()),
+    ):
+        for lines in ([], ["--lines"]):
+            result = runner.invoke(cli, ["to-json", *lines, *args], input=given)
+            assert result.exit_code == 0, result.stderr
+            runs[label, bool(lines)] = (result.stdout, result.stderr)
+    for lines in (False, True):
+        assert runs["one", lines] == runs["two", lines] == runs["stdin", lines]
+    warned = runs["two", False][1].splitlines()
+    assert [line.split("'")[1] for line in warned] == [f"Item {n}" for n in range(0, 40, 5)]
+
+
+def test_pool_reading_falls_back_without_repeats(big_feed: Path, tmp_path: Path) -> None:
+    """Double-encoded UTF-8 late in the file sends the streamed read back to the whole
+    file with its repairs, while the pool holds items read ahead: none is lost or
+    delivered twice."""
+    data = big_feed.read_bytes()
+    at = data.index(b"</item>", len(data) * 3 // 4) + len(b"</item>")
+    damaged = tmp_path / "late-damage.xml"
+    late_item = "<item><title>caf\u00c3\u00a9</title><guid>late</guid></item>".encode()
+    damaged.write_bytes(data[:at] + late_item + data[at:])
+    result = pooled(damaged)
+    assert result == whole(damaged)
+    ids = [e.id for e in result.entries]
+    assert len(ids) == len(set(ids)) == 121
+    assert "café" in [e.title for e in result.entries]
 
 
 @pytest.fixture(scope="module")

@@ -136,7 +136,7 @@ JOBS_OPT = click.option(
     metavar="N",
     type=click.IntRange(min=1),
     default=None,
-    help="Convert posts in N processes (default: all cores; small feeds use one).",
+    help="Use N processes (default: all cores; small feeds use one).",
 )
 
 
@@ -212,6 +212,7 @@ def feed_input(
     author_flags: tuple[str, ...] = ("--author", "--by-author"),
     state: bool = True,
     stream: bool = False,
+    read_in_pool: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command FEED... plus the source, selection and state options.
 
@@ -220,6 +221,8 @@ def feed_input(
     keeps an empty selection (no "nothing to do" short cut). ``stream=True``: the
     command also receives ``entries``, an iterator that streams one local feed file
     item by item when nothing needs the whole feed (no merge, state or date order).
+    ``read_in_pool=True``: the command has ``--jobs``, and a streamed file's items are
+    read (body cleaning included) in that many processes.
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -227,7 +230,8 @@ def feed_input(
         def wrapper(**kwargs: Any) -> Any:
             options = {name: kwargs.pop(name, None) for name in _INPUT_PARAMS}
             _apply_verbosity(options["quiet"], options["verbose"])
-            streamed = _open_stream(options) if stream else None
+            mapper = _mapper(kwargs.pop("jobs", None)) if read_in_pool else None
+            streamed = _open_stream(options, mapper) if stream else None
             if streamed is not None:
                 head, entries = streamed
                 first = next(entries, None)
@@ -367,7 +371,7 @@ def _local_path(name: str) -> Path | None:
     return Path(name)
 
 
-def _open_stream(options: dict[str, Any]) -> tuple[Any, Iterator[Any]] | None:
+def _open_stream(options: dict[str, Any], mapper: Any = None) -> tuple[Any, Iterator[Any]] | None:
     """Stream one local feed file with lazy selection, or None when the command must
     read the whole input (several feeds, OPML, stdin, a URL, --state, a date order)."""
     from feedconv.readers.stream import stream_feed
@@ -382,7 +386,10 @@ def _open_stream(options: dict[str, Any]) -> tuple[Any, Iterator[Any]] | None:
         return None
     try:
         head, entries = stream_feed(
-            path, max_bytes=options["max_size"], unescape_twice=bool(options["unescape_twice"])
+            path,
+            max_bytes=options["max_size"],
+            unescape_twice=bool(options["unescape_twice"]),
+            mapper=mapper,
         )
     except InputError as exc:
         if str(exc).startswith(str(path)):
@@ -537,7 +544,8 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 )
 @click.option("--lines", is_flag=True, help="One JSON item per line (JSON Lines) instead.")
 @FORCE_OPT
-@feed_input(stream=True)
+@JOBS_OPT
+@feed_input(stream=True, read_in_pool=True)
 def to_json(
     feed: Any, entries: Iterator[Any], output: str | None, lines: bool, force: bool
 ) -> None:

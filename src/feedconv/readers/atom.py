@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -61,7 +62,15 @@ def read_header(
         favicon=c.resolve(c.text(c.first(root, a("icon"))), base),
         updated=c.first_date(root, a("updated", "modified")),
     )
-    return feed, lambda entry: read_entry(entry, a, home, feed_url, authors, unescape_twice)
+    # A partial of a module-level function: a pool of processes can be given it.
+    return feed, functools.partial(
+        read_entry,
+        a=a,
+        home=home,
+        feed_url=feed_url,
+        feed_authors=authors,
+        unescape_twice=unescape_twice,
+    )
 
 
 def read_entry(

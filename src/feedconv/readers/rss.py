@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -102,7 +103,14 @@ def read_header(
         icon=icon,
         updated=c.first_date(channel, (*LAST_BUILD, q("dc", "date"), q("dcterms", "modified"))),
     )
-    return feed, lambda item: read_item(item, link, feed_url, authors, unescape_twice)
+    # A partial of a module-level function: a pool of processes can be given it.
+    return feed, functools.partial(
+        read_item,
+        channel_link=link,
+        feed_url=feed_url,
+        feed_authors=authors,
+        unescape_twice=unescape_twice,
+    )
 
 
 def read_item(

@@ -6,22 +6,40 @@ whatever the size of the file. Anything the strict streaming parse cannot handle
 DOCTYPE, a doubtful encoding, ill-formed XML, a misspelled namespace) falls back to
 :func:`feedconv.readers.read_feed` on the whole file, with its repairs and warnings;
 entries already delivered are not delivered twice.
+
+Given a ``mapper`` (an order-keeping map over a pool of processes), the main process
+only parses: each finished item goes to the pool as its own XML (with the base URL its
+ancestors give it), and a worker parses it again and reads it, body cleaning included,
+which is most of the work. The warnings a worker's reading gives travel back with the
+entry and are logged in the main process, in item order, as the reader would log them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lxml import etree
 
 from feedconv.errors import InputError
 from feedconv.model import Entry, Feed
 from feedconv.readers import atom, read_feed, rss
-from feedconv.readers._common import ALIAS_MARKS, NS, local_name, namespace
-from feedconv.readers._xml import make_pull_parser, needs_repair_pass, suspicious_chunk
+from feedconv.readers._common import (
+    ALIAS_MARKS,
+    NS,
+    XML_BASE,
+    has_xml_base,
+    local_name,
+    namespace,
+)
+from feedconv.readers._xml import (
+    make_parser,
+    make_pull_parser,
+    needs_repair_pass,
+    suspicious_chunk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +58,12 @@ def stream_feed(
     *,
     max_bytes: int | None = None,
     unescape_twice: bool = False,
+    mapper: Mapper | None = None,
 ) -> tuple[Feed, Iterator[Entry]]:
     """Read the feed file at ``path``: its header (a Feed without entries) and an
     iterator over its entries in document order. ``unescape_twice`` as for
-    :func:`~feedconv.readers.read_feed`."""
+    :func:`~feedconv.readers.read_feed`; ``mapper``: read the items in a pool (see the
+    module's description)."""
     try:
         size = path.stat().st_size
         handle = path.open("rb")
@@ -58,7 +78,7 @@ def stream_feed(
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in _JSON_START or needs_repair_pass(head):
         handle.close()
         return _whole(path, url, 0, unescape_twice)
-    stream = _XmlStream(handle, head, url, unescape_twice)
+    stream = _XmlStream(handle, head, url, unescape_twice, mapper)
     try:
         feed = stream.prime()
     except _Fallback:
@@ -102,13 +122,19 @@ class _XmlStream:
     one is read as the header from the partial tree."""
 
     def __init__(
-        self, handle: BinaryIO, head: bytes, url: str | None, unescape_twice: bool
+        self,
+        handle: BinaryIO,
+        head: bytes,
+        url: str | None,
+        unescape_twice: bool,
+        mapper: Mapper | None = None,
     ) -> None:
         self.handle = handle
         self.pending = [head]
         self.parser = make_pull_parser(tags=_ENTRY_TAGS, base_url=url)
         self.url = url
         self.unescape_twice = unescape_twice
+        self.mapper = mapper
         self.root: etree._Element | None = None
         self.atom = False
         self.read_entry: Callable[[etree._Element], Entry] | None = None
@@ -178,6 +204,14 @@ class _XmlStream:
         return element.tag in rss.ENTRY_TAGS
 
     def entries(self) -> Iterator[Entry]:
+        if self.mapper is not None:
+            assert self.read_entry is not None
+            reader = ItemReader(self.read_entry, self.url)
+            for entry, records in self.mapper(reader, self._items()):
+                for record in records:
+                    logging.getLogger(record.name).handle(record)
+                yield entry
+            return
         if self.first is not None:
             yield self._take(self.first)
             self.first = None
@@ -185,12 +219,88 @@ class _XmlStream:
             if self._is_entry(element):
                 yield self._take(element)
 
+    def _items(self) -> Iterator[tuple[bytes, str | None]]:
+        """Each finished item as its own XML and the base URL its ancestors give it."""
+        if self.first is not None:
+            yield self._detach(self.first)
+            self.first = None
+        for element in self._iter:
+            if self._is_entry(element):
+                yield self._detach(element)
+
+    def _detach(self, element: etree._Element) -> tuple[bytes, str | None]:
+        parent = element.getparent()
+        inherited = parent.base if parent is not None and has_xml_base(parent) else None
+        xml = etree.tostring(element, encoding="utf-8", with_tail=False)
+        self._forget(element)
+        return xml, inherited
+
     def _take(self, element: etree._Element) -> Entry:
         assert self.read_entry is not None
         entry = self.read_entry(element)
+        self._forget(element)
+        return entry
+
+    @staticmethod
+    def _forget(element: etree._Element) -> None:
         element.clear()
         parent = element.getparent()
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
-        return entry
+
+
+#: An order-keeping map over a pool: ``feedconv.parallel.ordered_map`` bound to a count.
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+
+
+class ItemReader:
+    """Reads one item given as its own XML, in a worker: ``read_entry`` is the reader's
+    picklable item function (from ``read_header``). Returns the entry and the log
+    records its reading made, to be logged by the main process."""
+
+    def __init__(self, read_entry: Callable[[etree._Element], Entry], url: str | None) -> None:
+        self.read_entry = read_entry
+        self.url = url
+
+    def __call__(self, item: tuple[bytes, str | None]) -> tuple[Entry, list[logging.LogRecord]]:
+        xml, inherited = item
+        element = etree.fromstring(xml, _item_parser(), base_url=self.url)
+        if inherited is not None:
+            # The ancestors' xml:base, which relative references inside resolve against.
+            holder = etree.Element("holder")
+            holder.set(XML_BASE, inherited)
+            holder.append(element)
+        logger = logging.getLogger("feedconv")
+        collector = _Collector()
+        handlers, propagate = logger.handlers, logger.propagate
+        logger.handlers, logger.propagate = [collector], False
+        try:
+            entry = self.read_entry(element)
+        finally:
+            logger.handlers, logger.propagate = handlers, propagate
+        return entry, collector.records
+
+
+class _Collector(logging.Handler):
+    """Keeps records, reduced to what can cross to another process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        record.exc_info = record.exc_text = None
+        self.records.append(record)
+
+
+_PARSER: etree.XMLParser | None = None
+
+
+def _item_parser() -> etree.XMLParser:
+    """The hardened parser, built once per process."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = make_parser()
+    return _PARSER
