@@ -17,9 +17,9 @@ entry and are logged in the main process, in item order, as the reader would log
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from lxml import etree
 
@@ -40,6 +40,9 @@ from feedconv.readers._xml import (
     needs_repair_pass,
     suspicious_chunk,
 )
+
+if TYPE_CHECKING:
+    from feedconv.parallel import Mapper
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +251,6 @@ class _XmlStream:
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
-
-
-#: An order-keeping map over a pool: ``feedconv.parallel.ordered_map`` bound to a count.
-Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 
 class ItemReader:
