@@ -129,6 +129,8 @@ class FeedconvGroup(click.Group):
         sys.exit(int(run(list(args) if args is not None else None, **extra)))
 
 
+READ_CHUNK = 64  # items per task when a pool reads a feed file
+
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 JOBS_OPT = click.option(
     "-j",
@@ -230,7 +232,10 @@ def feed_input(
         def wrapper(**kwargs: Any) -> Any:
             options = {name: kwargs.pop(name, None) for name in _INPUT_PARAMS}
             _apply_verbosity(options["quiet"], options["verbose"])
-            mapper = _mapper(kwargs.pop("jobs", None)) if read_in_pool else None
+            # Reading an item costs a fraction of converting a post: bigger chunks keep
+            # each task about as long, and the pool's cost per item small.
+            jobs = kwargs.pop("jobs", None)
+            mapper = _mapper(jobs, chunk=READ_CHUNK) if read_in_pool else None
             streamed = _open_stream(options, mapper) if stream else None
             if streamed is not None:
                 head, entries = streamed
@@ -752,18 +757,20 @@ def to_md(
         click.echo(f"{report.written} written, {report.unchanged} unchanged", err=True)
 
 
-def _mapper(jobs: int | None) -> Any:
+def _mapper(jobs: int | None, chunk: int | None = None) -> Any:
     """An order-keeping map over posts in ``jobs`` processes (default: every core)."""
     from feedconv.parallel import default_jobs
 
     count = jobs or default_jobs()
-    return functools.partial(_ordered_map, count) if count > 1 else None
+    return functools.partial(_ordered_map, count, chunk) if count > 1 else None
 
 
-def _ordered_map(jobs: int, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-    from feedconv.parallel import ordered_map
+def _ordered_map(
+    jobs: int, chunk: int | None, func: Callable[[Any], Any], items: Iterable[Any]
+) -> Iterator[Any]:
+    from feedconv.parallel import CHUNK, ordered_map
 
-    return ordered_map(func, items, jobs=jobs)
+    return ordered_map(func, items, jobs=jobs, chunk=chunk or CHUNK)
 
 
 def _is_empty_dir(path: Path) -> bool:
