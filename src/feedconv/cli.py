@@ -234,8 +234,7 @@ def feed_input(
             _apply_verbosity(options["quiet"], options["verbose"])
             # Reading an item costs a fraction of converting a post: bigger chunks keep
             # each task about as long, and the pool's cost per item small.
-            jobs = kwargs.pop("jobs", None)
-            mapper = _mapper(jobs, chunk=READ_CHUNK) if read_in_pool else None
+            mapper = _mapper(kwargs.pop("jobs", None), chunk=READ_CHUNK) if read_in_pool else None
             streamed = _open_stream(options, mapper) if stream else None
             if streamed is not None:
                 head, entries = streamed
