@@ -207,29 +207,26 @@ class _XmlStream:
         return element.tag in rss.ENTRY_TAGS
 
     def entries(self) -> Iterator[Entry]:
-        if self.mapper is not None:
-            assert self.read_entry is not None
-            reader = ItemReader(self.read_entry, self.url)
-            for entry, records in self.mapper(reader, self._items()):
-                for record in records:
-                    logging.getLogger(record.name).handle(record)
-                yield entry
-            return
-        if self.first is not None:
-            yield self._take(self.first)
-            self.first = None
-        for element in self._iter:
-            if self._is_entry(element):
+        if self.mapper is None:
+            for element in self._finished():
                 yield self._take(element)
+            return
+        assert self.read_entry is not None
+        reader = ItemReader(self.read_entry, self.url)
+        items = (self._detach(element) for element in self._finished())
+        for entry, records in self.mapper(reader, items):
+            for record in records:
+                logging.getLogger(record.name).handle(record)
+            yield entry
 
-    def _items(self) -> Iterator[tuple[bytes, str | None]]:
-        """Each finished item as its own XML and the base URL its ancestors give it."""
+    def _finished(self) -> Iterator[etree._Element]:
+        """Each item's element once the parser has finished it, in document order."""
         if self.first is not None:
-            yield self._detach(self.first)
-            self.first = None
+            first, self.first = self.first, None
+            yield first
         for element in self._iter:
             if self._is_entry(element):
-                yield self._detach(element)
+                yield element
 
     def _detach(self, element: etree._Element) -> tuple[bytes, str | None]:
         parent = element.getparent()
