@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import feedconv.readers
+from feedconv import parallel
 from feedconv.cli import cli
 from feedconv.parallel import ordered_map
 from feedconv.readers import read_feed
@@ -215,10 +216,11 @@ def test_streamed_book_equals_whole_feed_book(big_feed: Path, monkeypatch) -> No
         assert sum("/text/p0" in name for name in book.namelist()) == 120
 
 
-def test_parallel_markdown_document_is_byte_identical(big_feed: Path) -> None:
+@pytest.mark.parametrize("jobs", ["2", "4"])  # 4: the posts are read in the pool too
+def test_parallel_markdown_document_is_byte_identical(big_feed: Path, jobs: str) -> None:
     runner = CliRunner()
     one = runner.invoke(cli, ["to-md", str(big_feed), "--jobs", "1"])
-    two = runner.invoke(cli, ["to-md", str(big_feed), "--jobs", "2"])
+    two = runner.invoke(cli, ["to-md", str(big_feed), "--jobs", jobs])
     whole_feed = runner.invoke(cli, ["to-md", "-", "--jobs", "1"], input=big_feed.read_bytes())
     assert one.exit_code == two.exit_code == whole_feed.exit_code == 0, two.stderr
     assert one.stdout == two.stdout == whole_feed.stdout
@@ -228,12 +230,12 @@ def test_parallel_markdown_document_is_byte_identical(big_feed: Path) -> None:
 def test_parallel_split_is_byte_identical(big_feed: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     trees = []
-    for jobs in ("1", "2"):
+    for jobs in ("1", "2", "4"):
         folder = tmp_path / f"jobs-{jobs}"
         result = runner.invoke(cli, ["to-md", str(big_feed), "--split", str(folder), "-j", jobs])
         assert result.exit_code == 0, result.stderr
         trees.append({p.name: p.read_bytes() for p in folder.iterdir()})
-    assert trees[0] == trees[1]
+    assert trees[0] == trees[1] == trees[2]
     assert len(trees[0]) == 120
 
 
@@ -258,19 +260,20 @@ def test_footnotes_keep_counting_across_parallel_sections(tmp_path: Path) -> Non
     runner = CliRunner()
     one = runner.invoke(cli, ["to-md", str(feed), "-j", "1"])
     two = runner.invoke(cli, ["to-md", str(feed), "-j", "2"])
-    assert one.stdout == two.stdout
+    four = runner.invoke(cli, ["to-md", str(feed), "-j", "4"])
+    assert one.stdout == two.stdout == four.stdout
     assert "[^40]" in two.stdout
 
 
 def test_parallel_book_is_byte_identical_and_valid(tmp_path: Path, epubcheck) -> None:
     feed = _footnoted_feed(tmp_path)
     books = []
-    for jobs in ("1", "2"):
+    for jobs in ("1", "2", "4"):
         out = tmp_path / f"jobs-{jobs}.epub"
         result = CliRunner().invoke(cli, ["to-epub", str(feed), "-o", str(out), "-j", jobs])
         assert result.exit_code == 0, result.stderr
         books.append(out.read_bytes())
-    assert books[0] == books[1]
+    assert books[0] == books[1] == books[2]
     with zipfile.ZipFile(tmp_path / "jobs-2.epub") as book:
         chapters = "".join(
             book.read(name).decode() for name in book.namelist() if "/text/p0" in name
@@ -288,3 +291,36 @@ def test_ordered_map_keeps_order(count: int) -> None:
     assert list(ordered_map(_square, range(count), jobs=2, chunk=3)) == [
         n * n for n in range(count)
     ]
+
+
+def test_a_map_inside_a_map_shares_one_pool(monkeypatch) -> None:
+    """A map over what another map yields (posts converted while a pool reads them)
+    runs in the same pool: one pool is started, both maps keep their order, and the
+    pool is gone once both are done."""
+    started = []
+    real = parallel._Pool.__init__
+
+    def counting(self, jobs, func):
+        started.append(func)
+        real(self, jobs, func)
+
+    monkeypatch.setattr(parallel._Pool, "__init__", counting)
+    inner = ordered_map(_square, range(200), jobs=2, chunk=7)
+    outer = list(ordered_map(_negate, inner, jobs=2, chunk=5))
+    assert outer == [-(n * n) for n in range(200)]
+    assert started == [_square]
+    assert parallel._SHARED is None
+
+
+def _negate(n: int) -> int:
+    return -n
+
+
+def test_a_shared_pool_outlives_the_map_that_started_it() -> None:
+    inner = ordered_map(_square, range(100), jobs=2)
+    outer = ordered_map(_negate, inner, jobs=2)
+    first = next(outer)
+    assert first == 0 and parallel._SHARED is not None and parallel._SHARED.users == 2
+    rest = list(outer)  # the inner map ends first; the outer one still needs the pool
+    assert rest[-1] == -(99 * 99)
+    assert parallel._SHARED is None

@@ -130,6 +130,11 @@ class FeedconvGroup(click.Group):
 
 
 READ_CHUNK = 64  # items per task when a pool reads a feed file
+# Commands that convert read in their pool from this many processes on. Reading and
+# cleaning a post takes about a quarter of the time its conversion takes, so below
+# four processes the main process keeps up with the pool by itself, and reading in the
+# pool (serializing and parsing each item twice, pickling it back) only adds work.
+CONVERTING_READS_IN_POOL = 4
 
 FORCE_OPT = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 JOBS_OPT = click.option(
@@ -214,7 +219,7 @@ def feed_input(
     author_flags: tuple[str, ...] = ("--author", "--by-author"),
     state: bool = True,
     stream: bool = False,
-    read_in_pool: bool = False,
+    read_in_pool: int | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command FEED... plus the source, selection and state options.
 
@@ -223,8 +228,9 @@ def feed_input(
     keeps an empty selection (no "nothing to do" short cut). ``stream=True``: the
     command also receives ``entries``, an iterator that streams one local feed file
     item by item when nothing needs the whole feed (no merge, state or date order).
-    ``read_in_pool=True``: the command has ``--jobs``, and a streamed file's items are
-    read (body cleaning included) in that many processes.
+    ``read_in_pool=N``: the command has ``--jobs``, and with at least N processes a
+    streamed file's items are read (body cleaning included) in the pool, the one the
+    command converts in if it has one (``parallel.ordered_map`` shares it).
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -232,9 +238,11 @@ def feed_input(
         def wrapper(**kwargs: Any) -> Any:
             options = {name: kwargs.pop(name, None) for name in _INPUT_PARAMS}
             _apply_verbosity(options["quiet"], options["verbose"])
-            # Reading an item costs a fraction of converting a post: bigger chunks keep
-            # each task about as long, and the pool's cost per item small.
-            mapper = _mapper(kwargs.pop("jobs", None), chunk=READ_CHUNK) if read_in_pool else None
+            mapper = None
+            if read_in_pool is not None and _job_count(kwargs["jobs"]) >= read_in_pool:
+                # Reading an item costs a fraction of converting a post: bigger chunks
+                # keep each task about as long, and the pool's cost per item small.
+                mapper = _mapper(kwargs["jobs"], chunk=READ_CHUNK)
             streamed = _open_stream(options, mapper) if stream else None
             if streamed is not None:
                 head, entries = streamed
@@ -549,9 +557,14 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 @click.option("--lines", is_flag=True, help="One JSON item per line (JSON Lines) instead.")
 @FORCE_OPT
 @JOBS_OPT
-@feed_input(stream=True, read_in_pool=True)
+@feed_input(stream=True, read_in_pool=2)
 def to_json(
-    feed: Any, entries: Iterator[Any], output: str | None, lines: bool, force: bool
+    feed: Any,
+    entries: Iterator[Any],
+    output: str | None,
+    lines: bool,
+    force: bool,
+    jobs: int | None,  # the items are read in that many processes (feed_input)
 ) -> None:
     """Print the feed as JSON Feed 1.1, items in document order.
 
@@ -651,7 +664,7 @@ def to_json(
 )
 @JOBS_OPT
 @FORCE_OPT
-@feed_input(stream=True)
+@feed_input(stream=True, read_in_pool=CONVERTING_READS_IN_POOL)
 def to_md(
     feed: Any,
     entries: Iterator[Any],
@@ -756,11 +769,16 @@ def to_md(
         click.echo(f"{report.written} written, {report.unchanged} unchanged", err=True)
 
 
-def _mapper(jobs: int | None, chunk: int | None = None) -> Any:
-    """An order-keeping map over posts in ``jobs`` processes (default: every core)."""
+def _job_count(jobs: int | None) -> int:
+    """``--jobs``, or every core."""
     from feedconv.parallel import default_jobs
 
-    count = jobs or default_jobs()
+    return jobs or default_jobs()
+
+
+def _mapper(jobs: int | None, chunk: int | None = None) -> Any:
+    """An order-keeping map over posts in ``jobs`` processes (default: every core)."""
+    count = _job_count(jobs)
     return functools.partial(_ordered_map, count, chunk) if count > 1 else None
 
 
@@ -908,7 +926,7 @@ _KINDLE_IMAGE_SIZE = (1264, 1680)
 )
 @JOBS_OPT
 @FORCE_OPT
-@feed_input(author_flags=("--by-author",), stream=True)
+@feed_input(author_flags=("--by-author",), stream=True, read_in_pool=CONVERTING_READS_IN_POOL)
 def to_epub(
     feed: Any,
     entries: Iterator[Any],

@@ -9,6 +9,7 @@ single-process run. Small inputs never start a pool.
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -16,6 +17,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from itertools import chain, islice
 from typing import Any, TypeVar
 
@@ -53,40 +55,83 @@ def _run_chunk(chunk: list[Any]) -> list[Any]:
     return [_FUNC(item) for item in chunk]
 
 
+def _run_with(func: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    return [func(item) for item in chunk]
+
+
+class _Pool:
+    """A process pool and the number of ordered maps using it."""
+
+    def __init__(self, jobs: int, func: Callable[[Any], Any]) -> None:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        # Objects alive now (modules, the feed header…) stay out of every later
+        # collection, so forked workers neither scan them nor copy their pages.
+        gc.freeze()
+        self.executor = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_install,
+            initargs=(func,),
+        )
+        self.func = func
+        self.users = 0
+
+
+# The pool in use in this process. A map that starts while another one runs (the posts
+# of a feed that a pool is still reading, converted in a pool) shares it: starting a
+# second pool would fork a process whose other threads feed the first one.
+_SHARED: _Pool | None = None
+
+
+@contextmanager
+def _lease(
+    jobs: int, func: Callable[[Any], Any]
+) -> Iterator[tuple[ProcessPoolExecutor, Callable[[list[Any]], list[Any]]]]:
+    """The pool to use and the task that maps ``func`` over a chunk in it."""
+    global _SHARED
+    pool = _SHARED
+    if pool is None:
+        pool = _SHARED = _Pool(jobs, func)
+    pool.users += 1
+    try:
+        # The function the workers were started with is installed; another one goes
+        # with every chunk.
+        task = _run_chunk if pool.func is func else functools.partial(_run_with, func)
+        yield pool.executor, task
+    finally:
+        pool.users -= 1
+        if pool.users == 0:
+            _SHARED = None
+            pool.executor.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
+
+
 def ordered_map(
     func: Callable[[T], R], items: Iterable[T], *, jobs: int, chunk: int = CHUNK
 ) -> Iterator[R]:
     """``map(func, items)`` in ``jobs`` processes, lazily and in order.
 
     ``func`` and the items must be picklable (a module-level function, or a
-    ``functools.partial`` of one).
+    ``functools.partial`` of one). A map started while another runs shares its pool.
     """
     iterator = iter(items)
     head = list(islice(iterator, MIN_ITEMS))
     if jobs <= 1 or len(head) < MIN_ITEMS:
         yield from map(func, chain(head, iterator))
         return
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    # Objects alive now (modules, the feed header…) stay out of every later collection,
-    # so forked workers neither scan them nor copy their pages by touching them.
-    gc.freeze()
     source = chain(head, iterator)
     window: deque[Future[list[R]]] = deque()
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_install, initargs=(func,)
-    ) as pool:
+    with _lease(jobs, func) as (pool, task):
         try:
             while True:
                 while len(window) < jobs * 3:
                     batch = list(islice(source, chunk))
                     if not batch:
                         break
-                    window.append(pool.submit(_run_chunk, batch))
+                    window.append(pool.submit(task, batch))
                 if not window:
                     return
                 yield from window.popleft().result()
         finally:
             for future in window:
                 future.cancel()
-            gc.unfreeze()
