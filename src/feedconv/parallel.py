@@ -4,7 +4,8 @@ Conversion of one post is pure and CPU-bound (HTML → Markdown), so it scales a
 cores in processes. Items are sent in chunks, at most a few chunks ahead of the consumer,
 so a streamed input stays streamed: memory holds a bounded window of items, never the
 whole feed. Results come back in input order, so the output is byte-identical to a
-single-process run. Small inputs never start a pool.
+single-process run. Small inputs never start a pool. A map started while another runs
+(posts converted while the pool still reads them) shares that map's pool.
 """
 
 from __future__ import annotations
