@@ -4,14 +4,16 @@ Conversion of one post is pure and CPU-bound (HTML → Markdown), so it scales a
 cores in processes. Items are sent in chunks, at most a few chunks ahead of the consumer,
 so a streamed input stays streamed: memory holds a bounded window of items, never the
 whole feed. Results come back in input order, so the output is byte-identical to a
-single-process run. Small inputs never start a pool. A map started while another runs
-(posts converted while the pool still reads them) shares that map's pool.
+single-process run, and what a worker logs is logged by this process, in item order.
+Small inputs never start a pool. A map started while another runs (posts converted
+while the pool still reads them) shares that map's pool.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+import logging
 import multiprocessing
 import os
 import sys
@@ -51,13 +53,43 @@ def _install(func: Callable[[Any], Any]) -> None:
     _FUNC = func
 
 
-def _run_chunk(chunk: list[Any]) -> list[Any]:
+# What a task returns for each item: the result and the log records its work made.
+_Done = tuple[Any, list[logging.LogRecord]]
+
+
+def _run_chunk(chunk: list[Any]) -> list[_Done]:
     assert _FUNC is not None
-    return [_FUNC(item) for item in chunk]
+    return _run_with(_FUNC, chunk)
 
 
-def _run_with(func: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
-    return [func(item) for item in chunk]
+def _run_with(func: Callable[[Any], Any], chunk: list[Any]) -> list[_Done]:
+    """``func`` over a chunk, in a worker. What each item's work logs is kept with its
+    result, for the main process to log in item order, as one process would."""
+    logger = logging.getLogger("feedconv")
+    done: list[_Done] = []
+    for item in chunk:
+        collector = _Collector()
+        handlers, propagate = logger.handlers, logger.propagate
+        logger.handlers, logger.propagate = [collector], False
+        try:
+            result = func(item)
+        finally:
+            logger.handlers, logger.propagate = handlers, propagate
+        done.append((result, collector.records))
+    return done
+
+
+class _Collector(logging.Handler):
+    """Keeps records, reduced to what can cross to another process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        record.exc_info = record.exc_text = None
+        self.records.append(record)
 
 
 class _Pool:
@@ -87,7 +119,7 @@ _SHARED: _Pool | None = None
 @contextmanager
 def _lease(
     jobs: int, func: Callable[[Any], Any]
-) -> Iterator[tuple[ProcessPoolExecutor, Callable[[list[Any]], list[Any]]]]:
+) -> Iterator[tuple[ProcessPoolExecutor, Callable[[list[Any]], list[_Done]]]]:
     """The pool to use and the task that maps ``func`` over a chunk in it."""
     global _SHARED
     pool = _SHARED
@@ -121,7 +153,7 @@ def ordered_map(
         yield from map(func, chain(head, iterator))
         return
     source = chain(head, iterator)
-    window: deque[Future[list[R]]] = deque()
+    window: deque[Future[list[_Done]]] = deque()
     with _lease(jobs, func) as (pool, task):
         try:
             while True:
@@ -132,7 +164,10 @@ def ordered_map(
                     window.append(pool.submit(task, batch))
                 if not window:
                     return
-                yield from window.popleft().result()
+                for result, records in window.popleft().result():
+                    for record in records:
+                        logging.getLogger(record.name).handle(record)
+                    yield result
         finally:
             for future in window:
                 future.cancel()

@@ -10,8 +10,7 @@ entries already delivered are not delivered twice.
 Given a ``mapper`` (an order-keeping map over a pool of processes), the main process
 only parses: each finished item goes to the pool as its own XML (with the base URL its
 ancestors give it), and a worker parses it again and reads it, body cleaning included,
-which is most of the work. The warnings a worker's reading gives travel back with the
-entry and are logged in the main process, in item order, as the reader would log them.
+which is most of the work (the pool logs a worker's warnings in item order).
 """
 
 from __future__ import annotations
@@ -214,10 +213,7 @@ class _XmlStream:
         assert self.read_entry is not None
         reader = ItemReader(self.read_entry, self.url)
         items = (self._detach(element) for element in self._finished())
-        for entry, records in self.mapper(reader, items):
-            for record in records:
-                logging.getLogger(record.name).handle(record)
-            yield entry
+        yield from self.mapper(reader, items)
 
     def _finished(self) -> Iterator[etree._Element]:
         """Each item's element once the parser has finished it, in document order."""
@@ -252,14 +248,13 @@ class _XmlStream:
 
 class ItemReader:
     """Reads one item given as its own XML, in a worker: ``read_entry`` is the reader's
-    picklable item function (from ``read_header``). Returns the entry and the log
-    records its reading made, to be logged by the main process."""
+    picklable item function (from ``read_header``)."""
 
     def __init__(self, read_entry: Callable[[etree._Element], Entry], url: str | None) -> None:
         self.read_entry = read_entry
         self.url = url
 
-    def __call__(self, item: tuple[bytes, str | None]) -> tuple[Entry, list[logging.LogRecord]]:
+    def __call__(self, item: tuple[bytes, str | None]) -> Entry:
         xml, inherited = item
         element = etree.fromstring(xml, _item_parser(), base_url=self.url)
         if inherited is not None:
@@ -267,28 +262,7 @@ class ItemReader:
             holder = etree.Element("holder")
             holder.set(XML_BASE, inherited)
             holder.append(element)
-        logger = logging.getLogger("feedconv")
-        collector = _Collector()
-        handlers, propagate = logger.handlers, logger.propagate
-        logger.handlers, logger.propagate = [collector], False
-        try:
-            entry = self.read_entry(element)
-        finally:
-            logger.handlers, logger.propagate = handlers, propagate
-        return entry, collector.records
-
-
-class _Collector(logging.Handler):
-    """Keeps records, reduced to what can cross to another process."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.msg, record.args = record.getMessage(), None
-        record.exc_info = record.exc_text = None
-        self.records.append(record)
+        return self.read_entry(element)
 
 
 _PARSER: etree.XMLParser | None = None
